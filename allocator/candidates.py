@@ -1,0 +1,504 @@
+"""Candidate arcs: who may own each customer, and what each choice costs, part by part.
+
+Turns validated customers and reps into the engine's sparse :class:`~allocator.engine.ArcProblem`:
+the nearest eligible reps per customer by static cost, every rep with a recent relationship, and
+today's owner (when still eligible). Each cost part stays in its own column so ``explain`` can
+report it. Does not import OR-Tools' CP-SAT; the max-flow staffing check uses OR-Tools' graph
+solver.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from ortools.graph.python import max_flow
+
+from .engine import ArcProblem, BalanceTerm
+from .errors import PolicyError
+from .policy import Policy
+
+COST_SCALE = 1000  # cost points -> integer cost units
+AMOUNT_UNITS_PER_MEAN = 20  # balance amounts: an average customer's value (or workload) = 20 units
+LOAD_SCALE = 10  # workload hours -> tenths of an hour
+CHUNK = 2048  # customers per block when scoring against every rep
+COST_PARTS = ("continuity", "skill", "distance", "region", "tier", "relationship")
+KIND_WEIGHT = {"deal_won": 3.0, "meeting": 1.5, "visit": 1.5, "call": 1.0, "contact": 1.0, "email": 0.5}
+RELATIONSHIP_CAP = 3.0
+
+# Why a customer cannot stay with today's owner; these moves are forced and never use the budget.
+FORCED_INACTIVE = "owner inactive"
+FORCED_RECLAIMED = "reclaimed"
+FORCED_INELIGIBLE = "owner not eligible"
+FORCED_UNKNOWN = "owner unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Book:
+    """The allocation problem in both languages: domain tables and the engine's arcs.
+
+    customers: validated customers sorted by customer_id, plus ``workload`` filled from the tier,
+        ``owner`` (rep position or -1), ``status`` (locked / owned / forced / pool) and
+        ``forced_reason``.
+    reps: validated reps sorted by rep_id.
+    arcs: one row per candidate arc: ``customer`` and ``rep`` positions, each cost part in points,
+        ``cost_total`` and ``distance_km``. Locked customers have their owner arc only.
+    problem: the engine problem over the free (not locked) customers; ``free`` maps its customer
+        positions to rows of ``customers``, and arc i of the problem is row ``free_arcs[i]`` of arcs.
+    """
+
+    customers: pd.DataFrame
+    reps: pd.DataFrame
+    arcs: pd.DataFrame
+    problem: ArcProblem
+    free: npt.NDArray[np.int64]
+    free_arcs: npt.NDArray[np.int64]
+    pool_cost_points: npt.NDArray[np.float64]
+    value_target: npt.NDArray[np.float64]
+    workload_target: npt.NDArray[np.float64]
+    widened: int
+    warnings: tuple[str, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def relationship_strength(
+    activities: pd.DataFrame, customer_ids: pd.Index, rep_ids: pd.Index, policy: Policy, as_of: dt.date
+) -> pd.DataFrame:
+    """Recency-weighted contacts per (customer, rep): columns customer, rep, strength, contacts.
+
+    Each activity weighs its kind's weight (won deals count most) halved every
+    ``relationship_half_life_days``; activities older than the window, or in the future, are ignored.
+    """
+    cols = ["customer", "rep", "strength", "contacts"]
+    if activities is None or activities.empty:
+        return pd.DataFrame({c: pd.Series(dtype="int64" if c != "strength" else "float64") for c in cols})
+    rules = policy.rules
+    as_of_ts = pd.Timestamp(as_of)
+    age = (as_of_ts - pd.to_datetime(activities["date"])).dt.days.to_numpy(dtype=np.float64)
+    keep = (age >= 0) & (age <= rules.relationship_window_days)
+    act = activities.loc[keep]
+    age = age[keep]
+    kind_w = act["kind"].map(KIND_WEIGHT).fillna(1.0).to_numpy(dtype=np.float64)
+    w = kind_w * np.power(0.5, age / rules.relationship_half_life_days)
+    c = customer_ids.get_indexer(act["customer_id"])
+    r = rep_ids.get_indexer(act["rep_id"])
+    ok = (c >= 0) & (r >= 0)
+    df = pd.DataFrame({"customer": c[ok], "rep": r[ok], "strength": w[ok], "contacts": 1})
+    return df.groupby(["customer", "rep"], as_index=False, sort=True).sum()
+
+
+def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    la1, lo1, la2, lo2 = (np.radians(v) for v in (lat1, lon1, lat2, lon2))
+    h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def _vocab_matrix(lists: pd.Series, vocab: dict[str, int]) -> np.ndarray:
+    """Rows × vocabulary boolean matrix of list membership."""
+    out = np.zeros((len(lists), max(1, len(vocab))), dtype=bool)
+    for i, items in enumerate(lists):
+        for it in items:
+            j = vocab.get(it)
+            if j is not None:
+                out[i, j] = True
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class _RepSide:
+    lat: np.ndarray
+    lon: np.ndarray
+    region: np.ndarray
+    level: np.ndarray
+    eligible_base: np.ndarray  # active and with some capacity
+    industry: np.ndarray  # vocab × reps
+    has_industries: np.ndarray
+    products: np.ndarray  # vocab × reps (float for matmul)
+    language: np.ndarray  # vocab × reps
+
+
+def _rep_side(reps: pd.DataFrame, vocab_ind: dict, vocab_prod: dict, vocab_lang: dict) -> _RepSide:
+    cap_ok = ~(reps["max_accounts"].fillna(1) <= 0) & ~(reps["max_workload"].fillna(1) <= 0)
+    return _RepSide(
+        lat=reps["lat"].to_numpy(dtype=np.float64),
+        lon=reps["lon"].to_numpy(dtype=np.float64),
+        region=reps["region"].to_numpy(dtype=object),
+        level=reps["level"].to_numpy(dtype=np.int64),
+        eligible_base=(reps["active"].to_numpy(dtype=bool) & cap_ok.to_numpy(dtype=bool)),
+        industry=_vocab_matrix(reps["industries"], vocab_ind).T,
+        has_industries=reps["industries"].map(len).to_numpy() > 0,
+        products=_vocab_matrix(reps["products"], vocab_prod).T.astype(np.float32),
+        language=_vocab_matrix(reps["languages"], vocab_lang).T,
+    )
+
+
+def _score_block(cust: pd.DataFrame, rs: _RepSide, policy: Policy, vocab: tuple[dict, dict, dict]):
+    """Static cost parts and eligibility of a block of customers against every rep.
+
+    Returns (eligible, parts dict of B×R float arrays, distance_km B×R).
+    """
+    w, rules = policy.weights, policy.rules
+    vocab_ind, vocab_prod, vocab_lang = vocab
+    b = len(cust)
+    lat = cust["lat"].to_numpy(dtype=np.float64)[:, None]
+    lon = cust["lon"].to_numpy(dtype=np.float64)[:, None]
+    dist = _haversine_km(lat, lon, rs.lat[None, :], rs.lon[None, :])
+    dist_known = np.isfinite(dist)
+    dist = np.where(dist_known, dist, np.nan)
+
+    eligible = np.repeat(rs.eligible_base[None, :], b, axis=0)
+    c_region = cust["region"].to_numpy(dtype=object)
+    region_diff = (c_region[:, None] != rs.region[None, :]) & (c_region[:, None] != "") & (rs.region[None, :] != "")
+    if rules.region_mode == "hard":
+        eligible &= ~region_diff
+    min_lvl = cust["tier"].map(rules.min_level).fillna(0).to_numpy(dtype=np.int64)
+    eligible &= rs.level[None, :] >= min_lvl[:, None]
+
+    lang_idx = cust["language"].map(vocab_lang).fillna(-1).to_numpy(dtype=np.int64)
+    has_lang = lang_idx >= 0
+    speaks = np.ones((b, len(rs.lat)), dtype=bool)
+    speaks[has_lang] = rs.language[lang_idx[has_lang]]
+    if rules.require_language:
+        eligible &= speaks
+
+    ind_idx = cust["industry"].map(vocab_ind).fillna(-1).to_numpy(dtype=np.int64)
+    ind_miss = np.zeros((b, len(rs.lat)), dtype=np.float64)
+    has_ind = ind_idx >= 0
+    ind_miss[has_ind] = (~rs.industry[ind_idx[has_ind]] & rs.has_industries[None, :]).astype(np.float64)
+    cprod = _vocab_matrix(cust["products"], vocab_prod).astype(np.float32)
+    n_prod = cprod.sum(axis=1)
+    covered = cprod @ rs.products
+    prod_miss = np.where(n_prod[:, None] > 0, 1.0 - covered / np.maximum(n_prod[:, None], 1), 0.0)
+    lang_miss = (~speaks).astype(np.float64)
+
+    pref = cust["tier"].map(rules.preferred_level).fillna(0).to_numpy(dtype=np.int64)
+    tier_short = np.maximum(0, pref[:, None] - rs.level[None, :]).astype(np.float64)
+
+    parts = {
+        "skill": w.skill * (ind_miss + prod_miss + lang_miss),
+        "distance": w.distance * np.nan_to_num(dist, nan=0.0) / 100.0,
+        "region": (w.region * region_diff) if rules.region_mode == "soft" else np.zeros((b, len(rs.lat))),
+        "tier": w.tier * tier_short,
+    }
+    return eligible, parts, dist
+
+
+def _forced_reasons(customers: pd.DataFrame, reps: pd.DataFrame, policy: Policy, as_of: dt.date) -> np.ndarray:
+    """Why each owned, unlocked customer must leave its owner ('' = it may stay)."""
+    reason = np.full(len(customers), "", dtype=object)
+    owner = customers["owner"].to_numpy()
+    owned = owner >= 0
+    locked = customers["locked"].to_numpy(dtype=bool)
+    active = reps["active"].to_numpy(dtype=bool)
+    inactive_owner = owned & ~active[np.maximum(owner, 0)]
+    reason[inactive_owner & ~locked] = FORCED_INACTIVE
+    n = policy.rules.reclaim_after_days
+    if n > 0:
+        last = pd.to_datetime(customers["last_activity"])
+        idle_days = (pd.Timestamp(as_of) - last).dt.days.to_numpy(dtype=np.float64)
+        # no follow-up for N days (exactly N counts); a customer with no recorded follow-up is idle too
+        idle = np.where(np.isnan(idle_days), True, idle_days >= n)
+        reason[owned & ~locked & idle & (reason == "")] = FORCED_RECLAIMED
+    return reason
+
+
+def build_book(
+    customers: pd.DataFrame,
+    reps: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    policy: Policy,
+    as_of: dt.date,
+) -> Book:
+    """Build candidate arcs, costs and the engine problem from validated tables.
+
+    Raises
+    ------
+    PolicyError
+        When a customer that must be placed has no eligible rep and the policy forbids the pool.
+    """
+    w, rules = policy.weights, policy.rules
+    warnings: list[str] = []
+    cust = customers.sort_values("customer_id", kind="stable").reset_index(drop=True).copy()
+    reps = reps.sort_values("rep_id", kind="stable").reset_index(drop=True).copy()
+    rep_ids = pd.Index(reps["rep_id"])
+    cust_ids = pd.Index(cust["customer_id"])
+    n_c, n_r = len(cust), len(reps)
+
+    tier_wl = cust["tier"].map(rules.tier_workload).astype("float64").fillna(rules.default_workload)
+    cust["workload"] = cust["workload"].astype("float64").fillna(tier_wl)
+    cust["owner"] = rep_ids.get_indexer(cust["current_owner"].where(cust["current_owner"] != "", None))
+    cust.loc[cust["current_owner"] == "", "owner"] = -1
+    owner = cust["owner"].to_numpy(dtype=np.int64)
+    locked = cust["locked"].to_numpy(dtype=bool) & (owner >= 0)
+    forced = _forced_reasons(cust, reps, policy, as_of)
+
+    value = cust["value"].to_numpy(dtype=np.float64)
+    mean_value = max(float(value.mean()), 1e-9)
+    size = 1.0 + np.minimum(value / mean_value, 20.0)  # bigger accounts cost more to move or leave
+    workload = cust["workload"].to_numpy(dtype=np.float64)
+
+    rel = relationship_strength(activities, cust_ids, rep_ids, policy, as_of)
+    vocab_ind = _vocab(set(cust["industry"]), reps["industries"])
+    vocab_prod = _vocab(set(), cust["products"], reps["products"])
+    vocab_lang = _vocab(set(cust["language"]), reps["languages"])
+    rs = _rep_side(reps, vocab_ind, vocab_prod, vocab_lang)
+    vocab = (vocab_ind, vocab_prod, vocab_lang)
+
+    k = policy.solver.candidates
+    rel_by_c: dict[int, list[int]] = {}
+    for c_, r_ in zip(rel["customer"].to_numpy(), rel["rep"].to_numpy()):
+        rel_by_c.setdefault(int(c_), []).append(int(r_))
+
+    arc_c: list[np.ndarray] = []
+    arc_r: list[np.ndarray] = []
+    arc_parts: dict[str, list[np.ndarray]] = {p: [] for p in ("skill", "distance", "region", "tier")}
+    arc_dist: list[np.ndarray] = []
+    extra_c = np.zeros(0, dtype=np.int64)
+    blocks = [np.arange(s, min(s + CHUNK, n_c)) for s in range(0, n_c, CHUNK)]
+    owner_eligible = np.zeros(n_c, dtype=bool)
+    eligible_count = np.zeros(n_c, dtype=np.int64)
+
+    def score(rows: np.ndarray, k_: int | None) -> None:
+        elig, parts, dist = _score_block(cust.iloc[rows], rs, policy, vocab)
+        static = parts["skill"] + parts["distance"] + parts["region"] + parts["tier"]
+        static = np.where(elig, static, np.inf)
+        own = owner[rows]
+        # reclaimed customers must not go straight back to the owner that let them lapse
+        reclaimed = forced[rows] == FORCED_RECLAIMED
+        if reclaimed.any():
+            rr = np.flatnonzero(reclaimed)
+            static[rr, own[rr]] = np.inf
+            elig[rr, own[rr]] = False
+        has_own = own >= 0
+        owner_eligible[rows[has_own]] = elig[np.flatnonzero(has_own), own[has_own]]
+        eligible_count[rows] = elig.sum(axis=1)
+        kk = n_r if k_ is None else min(k_, n_r)
+        if kk < n_r:
+            top = np.argpartition(static, kk - 1, axis=1)[:, :kk]
+        else:
+            top = np.tile(np.arange(n_r), (len(rows), 1))
+        pick = np.zeros_like(elig)
+        np.put_along_axis(pick, top, True, axis=1)
+        pick &= elig
+        # today's owner and every rep with a relationship stay candidates when eligible
+        if has_own.any():
+            hr = np.flatnonzero(has_own)
+            pick[hr, own[has_own]] |= elig[hr, own[has_own]]
+        for j, c_ in enumerate(rows):
+            for r_ in rel_by_c.get(int(c_), ()):
+                if elig[j, r_]:
+                    pick[j, r_] = True
+        bi, ri = np.nonzero(pick)
+        arc_c.append(rows[bi])
+        arc_r.append(ri.astype(np.int64))
+        for p in arc_parts:
+            arc_parts[p].append(parts[p][bi, ri])
+        arc_dist.append(dist[bi, ri])
+
+    free_rows = np.flatnonzero(~locked)
+    for blk in blocks:
+        rows = blk[~locked[blk]]
+        if len(rows):
+            score(rows, k)
+
+    arcs = _assemble(arc_c, arc_r, arc_parts, arc_dist)
+
+    # staffing check: can every customer be placed on these arcs by account capacity? widen where not
+    widened = 0
+    cap_acc = reps["max_accounts"].to_numpy(dtype=np.float64)
+    locked_count = np.bincount(owner[locked], minlength=n_r)
+    remaining_acc = np.where(np.isnan(cap_acc), n_c, cap_acc - locked_count).clip(min=0).astype(np.int64)
+    for _ in range(3):
+        unmatched = _unplaceable(arcs, free_rows, remaining_acc, n_c, n_r)
+        need = unmatched[eligible_count[unmatched] > np.bincount(arcs["customer"], minlength=n_c)[unmatched]]
+        if len(need) == 0:
+            break
+        k = k * 4
+        widened += len(need)
+        keep = ~np.isin(arcs["customer"].to_numpy(), need)
+        arcs = arcs.loc[keep]
+        arc_c, arc_r, arc_dist = [arcs["customer"].to_numpy()], [arcs["rep"].to_numpy()], [arcs["distance_km"].to_numpy()]
+        arc_parts = {p: [arcs[p].to_numpy()] for p in ("skill", "distance", "region", "tier")}
+        for s in range(0, len(need), CHUNK):
+            score(np.sort(need[s:s + CHUNK]), k if k < n_r else None)
+        arcs = _assemble(arc_c, arc_r, arc_parts, arc_dist)
+    if widened:
+        warnings.append(f"widened the candidate reps of {widened} customers where the nearest ones lacked capacity")
+
+    # locked customers keep their owner: one fixed arc each, outside the engine
+    if locked.any():
+        lc = np.flatnonzero(locked)
+        elig_l, parts_l, dist_l = _score_block(cust.iloc[lc], rs, policy, vocab)
+        lo = owner[lc]
+        idx = np.arange(len(lc))
+        locked_arcs = pd.DataFrame({
+            "customer": lc, "rep": lo,
+            **{p: parts_l[p][idx, lo] for p in ("skill", "distance", "region", "tier")},
+            "distance_km": dist_l[idx, lo],
+        })
+        arcs = pd.concat([arcs, locked_arcs], ignore_index=True)
+    arcs = arcs.sort_values(["customer", "rep"], kind="stable").reset_index(drop=True)
+
+    # relationship bonus and continuity
+    ac = arcs["customer"].to_numpy(dtype=np.int64)
+    ar = arcs["rep"].to_numpy(dtype=np.int64)
+    rel_key = pd.MultiIndex.from_arrays([rel["customer"], rel["rep"]])
+    pos = rel_key.get_indexer(pd.MultiIndex.from_arrays([ac, ar])) if len(rel) else np.full(len(arcs), -1)
+    strength = np.where(pos >= 0, rel["strength"].to_numpy()[np.maximum(pos, 0)] if len(rel) else 0.0, 0.0)
+    arcs["relationship"] = -w.relationship * np.minimum(strength, RELATIONSHIP_CAP)
+    arcs["relationship_strength"] = strength
+    voluntary_owner = np.where((owner >= 0) & (forced == "") & ~locked, owner, -1)
+    moved = (voluntary_owner[ac] >= 0) & (ar != voluntary_owner[ac])
+    arcs["continuity"] = np.where(moved, w.continuity * size[ac], 0.0)
+    arcs["cost_total"] = arcs[list(COST_PARTS)].sum(axis=1)
+    arcs = arcs[["customer", "rep", *COST_PARTS, "cost_total", "distance_km", "relationship_strength"]]
+
+    # a valid owner that the rules no longer allow makes the move forced, not voluntary
+    has_owner_arc = np.zeros(n_c, dtype=bool)
+    has_owner_arc[ac[ar == owner[ac]]] = True
+    inel = (owner >= 0) & ~locked & (forced == "") & ~has_owner_arc
+    forced[inel] = FORCED_INELIGIBLE
+    voluntary_owner[inel] = -1
+
+    status = np.where(locked, "locked", np.where(owner < 0, "pool", np.where(forced != "", "forced", "owned")))
+    cust["status"] = status
+    cust["forced_reason"] = forced
+
+    # ---- the engine problem over free customers
+    free = np.flatnonzero(~locked).astype(np.int64)
+    free_pos = np.full(n_c, -1, dtype=np.int64)
+    free_pos[free] = np.arange(len(free))
+    free_arc_mask = ~locked[ac]
+    free_arcs = np.flatnonzero(free_arc_mask).astype(np.int64)
+    fa_c = free_pos[ac[free_arcs]]
+    fa_r = ar[free_arcs]
+
+    pool_points = w.pool * size
+    no_arc = np.ones(n_c, dtype=bool)
+    no_arc[ac] = False
+    stranded = np.flatnonzero(no_arc & ~locked)
+    if not rules.allow_pool and len(stranded):
+        ids = ", ".join(cust["customer_id"].iloc[stranded[:5]])
+        more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
+        raise PolicyError(
+            f"{len(stranded)} customers have no eligible rep ({ids}{more}) and rules.allow_pool is false; "
+            "allow the pool, or relax region_mode, min_level or require_language"
+        )
+    if len(stranded):
+        warnings.append(f"{len(stranded)} customers have no eligible rep and stay in the pool")
+
+    cost_int = _to_int(arcs["cost_total"].to_numpy()[free_arcs] * COST_SCALE)
+    load_int = _to_int(workload * LOAD_SCALE)
+    locked_load = np.bincount(owner[locked], weights=load_int[locked], minlength=n_r).astype(np.int64)
+    cap_wl = reps["max_workload"].to_numpy(dtype=np.float64)
+    load_cap = np.where(np.isnan(cap_wl), -1, np.maximum(0, np.floor(cap_wl * LOAD_SCALE) - locked_load)).astype(np.int64)
+    count_cap = np.where(np.isnan(cap_acc), -1, np.maximum(0, cap_acc - locked_count)).astype(np.int64)
+    active = reps["active"].to_numpy(dtype=bool)
+
+    # balance targets: each active rep's share of the book is proportional to its capacity
+    capw = np.where(np.isnan(cap_acc), np.nan, cap_acc)
+    fill = np.nanmean(capw[active]) if np.isfinite(capw[active]).any() else 1.0
+    capw = np.where(np.isnan(capw), fill, capw) * active
+    share = capw / capw.sum() if capw.sum() > 0 else active / max(1, active.sum())
+    value_target = share * value.sum()
+    workload_target = share * workload.sum()
+    balance = []
+    hint = np.full(len(free), -1, dtype=np.int64)
+    arc_of_owner = np.flatnonzero(ar[free_arcs] == voluntary_owner[ac[free_arcs]])
+    hint[fa_c[arc_of_owner]] = arc_of_owner
+    tol = rules.balance_tolerance
+    for name, amount, target, weight in (
+        ("value_balance", value, value_target, w.value_balance),
+        ("workload_balance", workload, workload_target, w.workload_balance),
+    ):
+        if weight <= 0:
+            continue
+        unit = max(float(amount.mean()), 1e-9) / AMOUNT_UNITS_PER_MEAN
+        amt_int = _to_int(amount / unit)
+        fixed = np.bincount(owner[locked], weights=amt_int[locked], minlength=n_r).astype(np.int64)
+        per_unit = weight * COST_SCALE / AMOUNT_UNITS_PER_MEAN
+        balance.append(BalanceTerm(
+            name=name,
+            arc_amount=amt_int[ac[free_arcs]],
+            fixed_amount=fixed,
+            lower=_to_int(np.floor(target * (1 - tol) / unit)),
+            upper=_to_int(np.ceil(target * (1 + tol) / unit)),
+            weight=np.where(active, round(per_unit), 0).astype(np.int64),
+        ))
+
+    problem = ArcProblem(
+        n_customers=len(free),
+        n_reps=n_r,
+        arc_customer=fa_c,
+        arc_rep=fa_r,
+        arc_cost=cost_int,
+        arc_load=load_int[ac[free_arcs]],
+        load_capacity=load_cap,
+        count_capacity=count_cap,
+        pool_cost=_to_int(pool_points[free] * COST_SCALE) if rules.allow_pool else None,
+        hint_arc=hint,
+        owner=voluntary_owner[free],
+        move_budget=rules.move_budget,
+        max_moves_per_rep=rules.max_moves_per_rep,
+        balance=tuple(balance),
+    )
+    return Book(cust, reps, arcs, problem, free, free_arcs, pool_points, value_target, workload_target,
+                widened, tuple(warnings))
+
+
+def _vocab(values: set[str], *lists: pd.Series) -> dict[str, int]:
+    """Sorted vocabulary (position per word) of single values and list columns, blanks dropped."""
+    words = set(values)
+    for col in lists:
+        for items in col:
+            words.update(items)
+    words.discard("")
+    return {v: i for i, v in enumerate(sorted(words))}
+
+
+def _assemble(arc_c, arc_r, arc_parts, arc_dist) -> pd.DataFrame:
+    df = pd.DataFrame({
+        "customer": np.concatenate(arc_c) if arc_c else np.zeros(0, np.int64),
+        "rep": np.concatenate(arc_r) if arc_r else np.zeros(0, np.int64),
+        **{p: (np.concatenate(v) if v else np.zeros(0)) for p, v in arc_parts.items()},
+        "distance_km": np.concatenate(arc_dist) if arc_dist else np.zeros(0),
+    })
+    return df.drop_duplicates(["customer", "rep"]).reset_index(drop=True)
+
+
+def _unplaceable(arcs: pd.DataFrame, free_rows: np.ndarray, rep_cap: np.ndarray, n_c: int, n_r: int) -> np.ndarray:
+    """Free customers a maximum flow over the arcs (account capacity) cannot place."""
+    smf = max_flow.SimpleMaxFlow()
+    src, snk = n_c + n_r, n_c + n_r + 1
+    c = arcs["customer"].to_numpy(dtype=np.int64)
+    r = arcs["rep"].to_numpy(dtype=np.int64)
+    tails = np.concatenate([np.full(len(free_rows), src), c, n_c + np.arange(n_r)])
+    heads = np.concatenate([free_rows, n_c + r, np.full(n_r, snk)])
+    caps = np.concatenate([np.ones(len(free_rows), np.int64), np.ones(len(c), np.int64), rep_cap])
+    smf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
+    smf.solve(src, snk)
+    flows = smf.flows(np.arange(len(free_rows), dtype=np.int32))
+    return free_rows[flows == 0]
+
+
+def _to_int(x: np.ndarray) -> np.ndarray:
+    """Round to int64, refusing values that could overflow the solver's arithmetic."""
+    x = np.asarray(x, dtype=np.float64)
+    if len(x) and np.nanmax(np.abs(x)) > 2**40:
+        raise PolicyError("a cost or amount is too large to solve exactly; lower the weights or the value scale")
+    return np.rint(np.nan_to_num(x)).astype(np.int64)
+
+
+def distance_matrix_km(c_lat, c_lon, r_lat, r_lon) -> np.ndarray:
+    """Great-circle distances (km) between customers and reps (NaN where a location is unknown)."""
+    return _haversine_km(np.asarray(c_lat)[:, None], np.asarray(c_lon)[:, None], np.asarray(r_lat)[None, :],
+                         np.asarray(r_lon)[None, :])
+
+
+__all__ = ["Book", "build_book", "relationship_strength", "COST_PARTS", "COST_SCALE", "math"]

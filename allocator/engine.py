@@ -1,0 +1,880 @@
+"""The optimisation engine: a generalized assignment problem over sparse arcs, with side terms.
+
+The engine speaks arcs, not customers: an arc (customer i, rep r) has an integer ``cost`` and
+uses ``load`` of the rep's workload capacity and one of its account capacity. On top come soft
+balance bands per rep, a pool option per customer and a budget of voluntary moves. The nightly
+job and the GAP benchmark both come through :func:`solve`.
+
+How it solves (every step measured in ``benchmarks/``):
+
+1. A Lagrangian relaxation of capacities, balance and budget, maximised by subgradient steps in
+   numpy, gives a proven lower bound and prices per rep.
+2. Two starts: the hint (today's ownership) repaired to feasibility, and a greedy placement by
+   Lagrangian reduced cost. The cheaper one is the incumbent.
+3. Reduced-cost fixing drops arcs that cannot be in any plan better than the incumbent.
+4. Small models go to one CP-SAT model with the incumbent as hint. Large ones are improved by
+   large-neighbourhood search: groups of reps that share customers are re-optimised exactly by
+   CP-SAT while the rest stays fixed, and only strict improvements are kept.
+
+An unchanged book is a fixed point: the hint is returned unless a strictly better plan is found.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from ortools.sat.python import cp_model
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+# CP-SAT works on 64-bit integers; keep every objective term well inside that range.
+MAX_SAFE_INT = 2**53
+
+# Neighbourhood sizes of the large-neighbourhood search (module-level so benchmarks can tune them).
+LNS_REPS = 4
+LNS_MIN_CUSTOMERS = 200
+LNS_MAX_CUSTOMERS = 1500
+LNS_SUB_SECONDS = 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceTerm:
+    """A soft band on an amount per rep: ``weight * (excess over upper + shortfall under lower)``.
+
+    ``arc_amount`` is what an arc adds to its rep's amount (e.g. the customer's value in integer
+    units); ``fixed_amount`` is what the rep already carries from customers outside the model
+    (locked ones). ``weight`` is per rep and per unit of amount, in cost units.
+    """
+
+    name: str
+    arc_amount: I64
+    fixed_amount: I64
+    lower: I64
+    upper: I64
+    weight: I64
+
+
+@dataclass(frozen=True, slots=True)
+class ArcProblem:
+    """A generalized assignment problem on sparse arcs.
+
+    Parameters
+    ----------
+    n_customers, n_reps
+        Sizes; customers and reps are integer positions ``0..n-1``.
+    arc_customer, arc_rep, arc_cost, arc_load
+        One entry per candidate arc. Costs may be negative (a relationship bonus).
+    load_capacity, count_capacity
+        Per rep; ``-1`` means no limit. ``count_capacity=None`` means no account limit.
+    pool_cost
+        Per customer, the cost of leaving it unassigned; ``-1`` (or ``None`` for all) means
+        the customer must be assigned.
+    hint_arc
+        Per customer, the arc of today's ownership (``-1`` = pool / none).
+    owner
+        Per customer, the rep whose customer it is *voluntarily* (a valid current owner), or -1.
+        Choosing any other arc, or the pool, is a voluntary move.
+    move_budget, max_moves_per_rep
+        Limits on voluntary moves, total and into / out of each rep; ``-1`` = no limit.
+    balance
+        Soft balance terms.
+    """
+
+    n_customers: int
+    n_reps: int
+    arc_customer: I64
+    arc_rep: I64
+    arc_cost: I64
+    arc_load: I64
+    load_capacity: I64
+    count_capacity: I64 | None = None
+    pool_cost: I64 | None = None
+    hint_arc: I64 | None = None
+    owner: I64 | None = None
+    move_budget: int = -1
+    max_moves_per_rep: int = -1
+    balance: tuple[BalanceTerm, ...] = ()
+
+    def __post_init__(self) -> None:
+        n_arcs = len(self.arc_customer)
+        for name in ("arc_rep", "arc_cost", "arc_load"):
+            if len(getattr(self, name)) != n_arcs:
+                raise ValueError(f"{name} has {len(getattr(self, name))} entries, expected {n_arcs}")
+        if n_arcs:
+            if self.arc_customer.min() < 0 or self.arc_customer.max() >= self.n_customers:
+                raise ValueError("arc_customer out of range")
+            if self.arc_rep.min() < 0 or self.arc_rep.max() >= self.n_reps:
+                raise ValueError("arc_rep out of range")
+            if self.arc_load.min() < 0:
+                raise ValueError("arc_load must be >= 0")
+        if len(self.load_capacity) != self.n_reps:
+            raise ValueError("load_capacity must have one entry per rep")
+        for term in self.balance:
+            if len(term.arc_amount) != n_arcs or len(term.weight) != self.n_reps:
+                raise ValueError(f"balance term {term.name} has the wrong shape")
+
+
+@dataclass(frozen=True, slots=True)
+class SolveOptions:
+    """Search settings (the caller's policy decides them; the engine hides no constants)."""
+
+    time_limit_seconds: float = 10.0
+    workers: int = 2
+    seed: int = 0
+    deterministic: bool = True
+    deterministic_time: float = 20.0
+    exact_arc_limit: int = 60_000
+    log: bool = False
+    lagrangian_iterations: int = 300
+
+
+@dataclass(frozen=True, slots=True)
+class EngineResult:
+    """The best plan found, with its proven bound.
+
+    ``chosen_arc[i]`` is the arc index of customer i, or -1 for the pool.
+    ``gap`` is ``(objective - best_bound) / max(1, |objective|)``.
+    """
+
+    status: str
+    objective: int | None
+    best_bound: float
+    chosen_arc: I64
+    solve_seconds: float
+    method: str
+    stages: dict[str, float] = field(default_factory=dict)
+    trace: tuple[tuple[float, int, float], ...] = ()
+
+    @property
+    def gap(self) -> float | None:
+        if self.objective is None:
+            return None
+        return max(0.0, (self.objective - self.best_bound) / max(1.0, abs(self.objective)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Indexing helpers
+
+
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Arcs grouped by customer (CSR) and the pieces every stage needs."""
+
+    order: I64  # arc indices sorted by customer (stable)
+    start: I64  # start[i]..start[i+1] in ``order`` are customer i's arcs
+    count_cap: I64  # -1 = no limit
+    load_cap: I64
+    pool_cost: I64  # -1 = pool not allowed
+    owner: I64
+    arc_is_move: npt.NDArray[np.bool_]
+    pool_is_move: npt.NDArray[np.bool_]
+
+
+def _index(p: ArcProblem) -> _Index:
+    order = np.argsort(p.arc_customer, kind="stable").astype(np.int64)
+    counts = np.bincount(p.arc_customer, minlength=p.n_customers)
+    start = np.zeros(p.n_customers + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    count_cap = (
+        np.full(p.n_reps, -1, dtype=np.int64) if p.count_capacity is None else p.count_capacity.astype(np.int64)
+    )
+    pool_cost = np.full(p.n_customers, -1, dtype=np.int64) if p.pool_cost is None else p.pool_cost.astype(np.int64)
+    owner = np.full(p.n_customers, -1, dtype=np.int64) if p.owner is None else p.owner.astype(np.int64)
+    arc_owner = owner[p.arc_customer]
+    arc_is_move = (arc_owner >= 0) & (p.arc_rep != arc_owner)
+    pool_is_move = owner >= 0
+    return _Index(order, start, count_cap, p.load_capacity.astype(np.int64), pool_cost, owner, arc_is_move, pool_is_move)
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluating and checking a plan (independent of CP-SAT; explain and tests use these too)
+
+
+def balance_amounts(p: ArcProblem, chosen_arc: I64) -> list[I64]:
+    """Per balance term, the amount each rep carries in the plan (fixed part included)."""
+    used = chosen_arc[chosen_arc >= 0]
+    out = []
+    for term in p.balance:
+        amt = term.fixed_amount.astype(np.int64).copy()
+        np.add.at(amt, p.arc_rep[used], term.arc_amount[used])
+        out.append(amt)
+    return out
+
+
+def evaluate(p: ArcProblem, chosen_arc: I64) -> dict[str, int]:
+    """Objective of a plan, part by part: ``arcs``, ``pool``, one entry per balance term, ``total``."""
+    used = chosen_arc[chosen_arc >= 0]
+    parts: dict[str, int] = {"arcs": int(p.arc_cost[used].sum())}
+    pool = chosen_arc < 0
+    if pool.any():
+        pc = np.full(p.n_customers, -1, dtype=np.int64) if p.pool_cost is None else p.pool_cost
+        parts["pool"] = int(np.where(pc[pool] >= 0, pc[pool], 0).sum())
+    else:
+        parts["pool"] = 0
+    for term, amt in zip(p.balance, balance_amounts(p, chosen_arc)):
+        dev = np.maximum(0, amt - term.upper) + np.maximum(0, term.lower - amt)
+        parts[term.name] = int((dev * term.weight).sum())
+    parts["total"] = sum(parts.values())
+    return parts
+
+
+def check_plan(p: ArcProblem, chosen_arc: I64) -> list[str]:
+    """Every hard rule the plan breaks, in words (empty list = feasible)."""
+    problems: list[str] = []
+    if len(chosen_arc) != p.n_customers:
+        return [f"plan has {len(chosen_arc)} entries for {p.n_customers} customers"]
+    ix = _index(p)
+    assigned = chosen_arc >= 0
+    bad = assigned & (p.arc_customer[np.where(assigned, chosen_arc, 0)] != np.arange(p.n_customers))
+    if bad.any():
+        problems.append(f"{int(bad.sum())} customers use an arc of another customer")
+    unassigned_forbidden = (~assigned) & (ix.pool_cost < 0)
+    if unassigned_forbidden.any():
+        problems.append(f"{int(unassigned_forbidden.sum())} customers left in the pool where the pool is not allowed")
+    arcs = chosen_arc[assigned]
+    reps = p.arc_rep[arcs]
+    load = np.bincount(reps, weights=p.arc_load[arcs], minlength=p.n_reps)
+    over = (ix.load_cap >= 0) & (load > ix.load_cap)
+    if over.any():
+        problems.append(f"{int(over.sum())} reps over workload capacity")
+    count = np.bincount(reps, minlength=p.n_reps)
+    over = (ix.count_cap >= 0) & (count > ix.count_cap)
+    if over.any():
+        problems.append(f"{int(over.sum())} reps over account capacity")
+    moves_in, moves_out, total = _move_counts(p, ix, chosen_arc)
+    if p.move_budget >= 0 and total > p.move_budget:
+        problems.append(f"{total} voluntary moves exceed the budget of {p.move_budget}")
+    if p.max_moves_per_rep >= 0:
+        over = (moves_in > p.max_moves_per_rep) | (moves_out > p.max_moves_per_rep)
+        if over.any():
+            problems.append(f"{int(over.sum())} reps exceed {p.max_moves_per_rep} moves in or out")
+    return problems
+
+
+def _move_counts(p: ArcProblem, ix: _Index, chosen_arc: I64) -> tuple[I64, I64, int]:
+    assigned = chosen_arc >= 0
+    arcs = chosen_arc[assigned]
+    moved_arcs = arcs[ix.arc_is_move[arcs]]
+    moves_in = np.bincount(p.arc_rep[moved_arcs], minlength=p.n_reps).astype(np.int64)
+    moved = np.zeros(p.n_customers, dtype=bool)
+    moved[assigned] = ix.arc_is_move[arcs]
+    moved |= (~assigned) & ix.pool_is_move
+    moves_out = np.bincount(ix.owner[moved], minlength=p.n_reps).astype(np.int64) if moved.any() else np.zeros(
+        p.n_reps, dtype=np.int64
+    )
+    return moves_in, moves_out, int(moved.sum())
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Lagrangian bound
+
+
+@dataclass(slots=True)
+class _Duals:
+    lam_load: F64
+    lam_count: F64
+    pi: list[F64]
+    mu: float
+    bound: float
+
+
+def _reduced_costs(p: ArcProblem, ix: _Index, d: _Duals) -> F64:
+    rc = p.arc_cost.astype(np.float64)
+    rc += d.lam_load[p.arc_rep] * p.arc_load + d.lam_count[p.arc_rep]
+    for term, pi in zip(p.balance, d.pi):
+        rc += pi[p.arc_rep] * term.arc_amount
+    if d.mu:
+        rc += d.mu * ix.arc_is_move
+    return rc
+
+
+def _customer_min(p: ArcProblem, ix: _Index, rc: F64, d: _Duals) -> tuple[F64, I64]:
+    """Per customer the cheapest option's reduced cost and arc (-1 = pool; ties go to the pool)."""
+    best = np.where(ix.pool_cost >= 0, ix.pool_cost + d.mu * ix.pool_is_move, np.inf).astype(np.float64)
+    best_arc = np.full(p.n_customers, -1, dtype=np.int64)
+    if len(rc):
+        rc_sorted = rc[ix.order]
+        counts = np.diff(ix.start)
+        has = counts > 0
+        cust = np.flatnonzero(has)
+        mins = np.minimum.reduceat(rc_sorted, ix.start[:-1][has])
+        pos = np.flatnonzero(rc_sorted <= np.repeat(mins, counts[has]))
+        first_cust, first_idx = np.unique(np.repeat(cust, counts[has])[pos], return_index=True)
+        arc_min = np.full(p.n_customers, -1, dtype=np.int64)
+        arc_min[first_cust] = ix.order[pos[first_idx]]
+        better = mins < best[cust]
+        best[cust[better]] = mins[better]
+        best_arc[cust[better]] = arc_min[cust[better]]
+    return best, best_arc
+
+
+def _rep_terms(p: ArcProblem, d: _Duals) -> tuple[float, list[F64]]:
+    """Sum over reps and terms of min_M [penalty(M) - pi (M - fixed)] and the minimising M - fixed."""
+    total = 0.0
+    targets: list[F64] = []
+    for term, pi in zip(p.balance, d.pi):
+        fixed = term.fixed_amount.astype(np.float64)
+        max_add = np.bincount(p.arc_rep, weights=term.arc_amount, minlength=p.n_reps).astype(np.float64)
+        hi = fixed + max_add
+        cands = np.stack([fixed, np.clip(term.lower, fixed, hi), np.clip(term.upper, fixed, hi), hi])
+        pen = np.maximum(0, cands - term.upper) + np.maximum(0, term.lower - cands)
+        val = pen * term.weight - pi * (cands - fixed)
+        k = np.argmin(val, axis=0)
+        total += float(val[k, np.arange(p.n_reps)].sum())
+        targets.append(cands[k, np.arange(p.n_reps)] - fixed)
+    return total, targets
+
+
+def _lagrangian(p: ArcProblem, ix: _Index, d: _Duals) -> tuple[float, I64, list[F64]]:
+    rc = _reduced_costs(p, ix, d)
+    best, best_arc = _customer_min(p, ix, rc, d)
+    if np.isinf(best).any():
+        return -math.inf, best_arc, []
+    rep_total, targets = _rep_terms(p, d)
+    value = float(best.sum()) + rep_total
+    value -= float((d.lam_load * np.maximum(ix.load_cap, 0)).sum())
+    value -= float((d.lam_count * np.maximum(ix.count_cap, 0)).sum())
+    if p.move_budget >= 0:
+        value -= d.mu * p.move_budget
+    return value, best_arc, targets
+
+
+def lagrangian_bound(p: ArcProblem, upper: float, iterations: int = 300, deadline: float = math.inf) -> _Duals:
+    """Maximise the Lagrangian dual by subgradient steps (Polyak step towards ``upper``).
+
+    Any multipliers give a valid lower bound; the best one seen is kept.
+    """
+    ix = _index(p)
+    zero = np.zeros(p.n_reps)
+    d = _Duals(zero.copy(), zero.copy(), [zero.copy() for _ in p.balance], 0.0, -math.inf)
+    best = _Duals(d.lam_load.copy(), d.lam_count.copy(), [x.copy() for x in d.pi], 0.0, -math.inf)
+    load_limited = ix.load_cap >= 0
+    count_limited = ix.count_cap >= 0
+    theta, stall = 1.0, 0
+    for _ in range(iterations):
+        if time.perf_counter() > deadline:
+            break
+        value, arc, targets = _lagrangian(p, ix, d)
+        if value == -math.inf:
+            break
+        if value > best.bound + 1e-9 * max(1.0, abs(value)):
+            best = _Duals(d.lam_load.copy(), d.lam_count.copy(), [x.copy() for x in d.pi], d.mu, value)
+            stall = 0
+        else:
+            stall += 1
+            if stall >= 15:
+                theta, stall = theta / 2, 0
+                if theta < 1e-4:
+                    break
+        used = arc[arc >= 0]
+        g_load = np.bincount(p.arc_rep[used], weights=p.arc_load[used], minlength=p.n_reps) - ix.load_cap
+        g_load = np.where(load_limited, g_load, 0.0)
+        g_load = np.where((d.lam_load <= 0) & (g_load < 0), 0.0, g_load)
+        g_count = np.bincount(p.arc_rep[used], minlength=p.n_reps) - ix.count_cap.astype(np.float64)
+        g_count = np.where(count_limited, g_count, 0.0)
+        g_count = np.where((d.lam_count <= 0) & (g_count < 0), 0.0, g_count)
+        g_pi = []
+        for term, tgt in zip(p.balance, targets):
+            s = np.bincount(p.arc_rep[used], weights=term.arc_amount[used], minlength=p.n_reps)
+            g_pi.append(s - tgt)
+        g_mu = 0.0
+        if p.move_budget >= 0:
+            _, _, moves = _move_counts(p, ix, arc)
+            g_mu = moves - p.move_budget
+            if d.mu <= 0 and g_mu < 0:
+                g_mu = 0.0
+        norm = float((g_load**2).sum() + (g_count**2).sum() + sum((g**2).sum() for g in g_pi) + g_mu**2)
+        if norm <= 1e-12:
+            break  # the relaxed solution is feasible and complementary: optimal duals
+        target = upper if math.isfinite(upper) else value + abs(value) * 0.05 + 1.0
+        step = theta * max(target - value, 1e-6 * max(1.0, abs(value))) / norm
+        d.lam_load = np.maximum(0.0, d.lam_load + step * g_load)
+        d.lam_count = np.maximum(0.0, d.lam_count + step * g_count)
+        d.pi = [np.clip(pi + step * g, -t.weight, t.weight) for pi, g, t in zip(d.pi, g_pi, p.balance)]
+        d.mu = max(0.0, d.mu + step * g_mu)
+    return best
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Starting plans
+
+
+class _State:
+    """Capacity and move bookkeeping for greedy placement."""
+
+    def __init__(self, p: ArcProblem, ix: _Index) -> None:
+        self.p, self.ix = p, ix
+        self.load = np.zeros(p.n_reps, dtype=np.int64)
+        self.count = np.zeros(p.n_reps, dtype=np.int64)
+        self.moves_in = np.zeros(p.n_reps, dtype=np.int64)
+        self.moves_out = np.zeros(p.n_reps, dtype=np.int64)
+        self.moves = 0
+
+    def fits(self, a: int) -> bool:
+        p, ix = self.p, self.ix
+        r = p.arc_rep[a]
+        if ix.load_cap[r] >= 0 and self.load[r] + p.arc_load[a] > ix.load_cap[r]:
+            return False
+        if ix.count_cap[r] >= 0 and self.count[r] + 1 > ix.count_cap[r]:
+            return False
+        if ix.arc_is_move[a]:
+            if p.move_budget >= 0 and self.moves + 1 > p.move_budget:
+                return False
+            if p.max_moves_per_rep >= 0:
+                o = ix.owner[p.arc_customer[a]]
+                if self.moves_in[r] + 1 > p.max_moves_per_rep or self.moves_out[o] + 1 > p.max_moves_per_rep:
+                    return False
+        return True
+
+    def pool_fits(self, i: int) -> bool:
+        ix, p = self.ix, self.p
+        if ix.pool_cost[i] < 0:
+            return False
+        if ix.pool_is_move[i]:
+            if p.move_budget >= 0 and self.moves + 1 > p.move_budget:
+                return False
+            if p.max_moves_per_rep >= 0 and self.moves_out[ix.owner[i]] + 1 > p.max_moves_per_rep:
+                return False
+        return True
+
+    def take(self, i: int, a: int) -> None:
+        p, ix = self.p, self.ix
+        if a >= 0:
+            r = p.arc_rep[a]
+            self.load[r] += p.arc_load[a]
+            self.count[r] += 1
+            if ix.arc_is_move[a]:
+                self.moves += 1
+                self.moves_in[r] += 1
+                self.moves_out[ix.owner[i]] += 1
+        elif ix.pool_is_move[i]:
+            self.moves += 1
+            self.moves_out[ix.owner[i]] += 1
+
+
+def _greedy(p: ArcProblem, ix: _Index, rc: F64, keep: I64 | None) -> I64 | None:
+    """Place customers by regret on reduced costs; ``keep`` arcs (the hint) are placed first.
+
+    Returns None when some customer can go nowhere.
+    """
+    chosen = np.full(p.n_customers, -1, dtype=np.int64)
+    st = _State(p, ix)
+    todo = np.ones(p.n_customers, dtype=bool)
+    if keep is not None:
+        # keep today's arcs in order of how much they would cost to break
+        for i in np.flatnonzero(keep >= 0):
+            a = int(keep[i])
+            if st.fits(a):
+                st.take(i, a)
+                chosen[i] = a
+                todo[i] = False
+    # regret = second best minus best reduced cost: place the customers with most to lose first
+    per_cust: list[np.ndarray] = []
+    regret = np.zeros(p.n_customers)
+    order_rc = rc[ix.order]
+    for i in range(p.n_customers):
+        s, e = ix.start[i], ix.start[i + 1]
+        arcs = ix.order[s:e]
+        vals = order_rc[s:e]
+        srt = np.argsort(vals, kind="stable")
+        per_cust.append(arcs[srt])
+        if len(srt) >= 2:
+            regret[i] = vals[srt[1]] - vals[srt[0]]
+        elif len(srt) == 1:
+            regret[i] = 1e18 if ix.pool_cost[i] < 0 else ix.pool_cost[i] - vals[srt[0]]
+    for i in np.argsort(-regret, kind="stable"):
+        if not todo[i]:
+            continue
+        placed = False
+        pool_rc = ix.pool_cost[i] if ix.pool_cost[i] >= 0 else math.inf
+        for a in per_cust[i]:
+            if rc[a] > pool_rc and st.pool_fits(i):
+                break
+            if st.fits(int(a)):
+                st.take(i, int(a))
+                chosen[i] = a
+                placed = True
+                break
+        if not placed:
+            if not st.pool_fits(i):
+                # a voluntary customer who cannot move: keep its owner if that arc exists
+                return None
+            st.take(i, -1)
+    return chosen
+
+
+# ---------------------------------------------------------------------------------------------
+# 3./4. CP-SAT on a (sub)set of customers
+
+
+@dataclass(slots=True)
+class _Sub:
+    customers: I64
+    arcs: I64  # arcs usable in this sub-model
+    reps: I64  # reps whose loads the sub-model fully determines
+
+
+def _solve_sub(
+    p: ArcProblem,
+    ix: _Index,
+    chosen: I64,
+    sub: _Sub,
+    opts: SolveOptions,
+    time_limit: float,
+    det_time: float,
+    full: bool,
+) -> tuple[str, I64 | None, float, float]:
+    """Re-optimise ``sub.customers`` over ``sub.arcs`` with everything else fixed.
+
+    Returns status, new chosen arcs for the sub customers (or None), the sub-model's bound
+    and the deterministic time used.
+    """
+    model = cp_model.CpModel()
+    arcs = sub.arcs
+    n = len(arcs)
+    x = [model.new_bool_var("") for _ in range(n)]
+    cust_pos = {int(c): k for k, c in enumerate(sub.customers)}
+    local_cust = np.fromiter((cust_pos[int(c)] for c in p.arc_customer[arcs]), dtype=np.int64, count=n)
+    by_cust: list[list[int]] = [[] for _ in sub.customers]
+    for k, lc in enumerate(local_cust):
+        by_cust[lc].append(k)
+    pool_vars: dict[int, cp_model.IntVar] = {}
+    obj_vars: list = []
+    obj_coefs: list[int] = []
+    for lc, i in enumerate(sub.customers):
+        lits = [x[k] for k in by_cust[lc]]
+        if ix.pool_cost[i] >= 0:
+            pv = model.new_bool_var("")
+            pool_vars[lc] = pv
+            lits.append(pv)
+            obj_vars.append(pv)
+            obj_coefs.append(int(ix.pool_cost[i]))
+        model.add_exactly_one(lits)
+    obj_vars += x
+    obj_coefs += [int(c) for c in p.arc_cost[arcs]]
+
+    # fixed state outside the sub-model
+    in_sub = np.zeros(p.n_customers, dtype=bool)
+    in_sub[sub.customers] = True
+    outside = (~in_sub) & (chosen >= 0)
+    out_arcs = chosen[outside]
+    fixed_load = np.bincount(p.arc_rep[out_arcs], weights=p.arc_load[out_arcs], minlength=p.n_reps).astype(np.int64)
+    fixed_count = np.bincount(p.arc_rep[out_arcs], minlength=p.n_reps).astype(np.int64)
+
+    sub_reps_of_arc = p.arc_rep[arcs]
+    rep_order = np.argsort(sub_reps_of_arc, kind="stable")
+    reps_u, rep_start = np.unique(sub_reps_of_arc[rep_order], return_index=True)
+    rep_end = np.append(rep_start[1:], n)
+    rep_arcs = {int(r): rep_order[s:e] for r, s, e in zip(reps_u, rep_start, rep_end)}
+    for r, ks in rep_arcs.items():
+        if ix.load_cap[r] >= 0:
+            model.add(cp_model.LinearExpr.weighted_sum([x[k] for k in ks], [int(v) for v in p.arc_load[arcs[ks]]])
+                      <= int(ix.load_cap[r] - fixed_load[r]))
+        if ix.count_cap[r] >= 0:
+            model.add(sum(x[k] for k in ks) <= int(ix.count_cap[r] - fixed_count[r]))
+
+    # balance: reps whose amounts the sub-model determines get their band terms
+    for term in p.balance:
+        fixed_amt = term.fixed_amount.astype(np.int64).copy()
+        np.add.at(fixed_amt, p.arc_rep[out_arcs], term.arc_amount[out_arcs])
+        for r in sub.reps:
+            r = int(r)
+            if term.weight[r] <= 0:
+                continue
+            ks = rep_arcs.get(r, np.zeros(0, dtype=np.int64))
+            amt = cp_model.LinearExpr.weighted_sum([x[k] for k in ks], [int(v) for v in term.arc_amount[arcs[ks]]])
+            base = int(fixed_amt[r])
+            hi = base + int(term.arc_amount[arcs[ks]].sum())
+            over = model.new_int_var(0, max(0, hi - int(term.upper[r])), "")
+            under = model.new_int_var(0, max(0, int(term.lower[r]) - base), "")
+            model.add(amt + base - over <= int(term.upper[r]))
+            model.add(amt + base + under >= int(term.lower[r]))
+            obj_vars += [over, under]
+            obj_coefs += [int(term.weight[r])] * 2
+
+    # voluntary moves
+    if p.move_budget >= 0 or p.max_moves_per_rep >= 0:
+        out_moved = np.zeros(p.n_customers, dtype=bool)
+        oc = np.flatnonzero(outside)
+        out_moved[oc] = ix.arc_is_move[chosen[oc]]
+        out_moved |= (~in_sub) & (chosen < 0) & ix.pool_is_move
+        move_lits = [x[k] for k in np.flatnonzero(ix.arc_is_move[arcs])]
+        move_lits += [pool_vars[lc] for lc, i in enumerate(sub.customers) if lc in pool_vars and ix.pool_is_move[i]]
+        if p.move_budget >= 0:
+            model.add(sum(move_lits) <= int(p.move_budget - out_moved.sum()))
+        if p.max_moves_per_rep >= 0:
+            lim = p.max_moves_per_rep
+            fixed_in = np.bincount(p.arc_rep[chosen[out_moved & (chosen >= 0)]], minlength=p.n_reps)
+            fixed_out = np.bincount(ix.owner[out_moved], minlength=p.n_reps)
+            for r, ks in rep_arcs.items():
+                mk = [x[k] for k in ks if ix.arc_is_move[arcs[k]]]
+                if mk:
+                    model.add(sum(mk) <= int(lim - fixed_in[r]))
+            # out-moves of an owner: its customers in the sub that do not choose the owner arc
+            own_lits: dict[int, list] = {}
+            for k in np.flatnonzero(ix.arc_is_move[arcs]):
+                own_lits.setdefault(int(ix.owner[p.arc_customer[arcs[k]]]), []).append(x[k])
+            for lc, i in enumerate(sub.customers):
+                if lc in pool_vars and ix.pool_is_move[i]:
+                    own_lits.setdefault(int(ix.owner[i]), []).append(pool_vars[lc])
+            for o, lits in own_lits.items():
+                model.add(sum(lits) <= int(lim - fixed_out[o]))
+
+    model.minimize(cp_model.LinearExpr.weighted_sum(obj_vars, obj_coefs))
+
+    # hint the incumbent so an unchanged book stays put and search starts from a feasible plan
+    cur = chosen[sub.customers]
+    arc_local = {int(a): k for k, a in enumerate(arcs)}
+    for lc, i in enumerate(sub.customers):
+        a = int(cur[lc])
+        for k in by_cust[lc]:
+            model.add_hint(x[k], k == arc_local.get(a, -2))
+        if lc in pool_vars:
+            model.add_hint(pool_vars[lc], a < 0)
+
+    solver = cp_model.CpSolver()
+    prm = solver.parameters
+    prm.max_time_in_seconds = max(0.05, time_limit)
+    prm.num_workers = opts.workers
+    prm.random_seed = opts.seed
+    prm.log_search_progress = opts.log
+    if opts.deterministic:
+        prm.max_deterministic_time = max(0.01, det_time)
+        if opts.workers > 1:
+            prm.interleave_search = True
+    if not full:
+        prm.num_workers = 1
+    status = solver.solve(model)
+    name = solver.status_name(status)
+    det = float(solver.response_proto.deterministic_time)
+    if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return name, None, -math.inf, det
+    vals = np.fromiter((solver.boolean_value(v) for v in x), dtype=bool, count=n)
+    new = np.full(len(sub.customers), -1, dtype=np.int64)
+    new[local_cust[vals]] = arcs[vals]
+    return name, new, float(solver.best_objective_bound), det
+
+
+def _lns_groups(p: ArcProblem, ix: _Index, chosen: I64, seed_rep: int, max_customers: int) -> _Sub:
+    """A neighbourhood: the seed rep plus the reps sharing most candidate customers with it."""
+    cur_rep = np.where(chosen >= 0, p.arc_rep[np.maximum(chosen, 0)], -1)
+    # customers of the seed rep and their candidate reps
+    group = [seed_rep]
+    seen = {seed_rep}
+    size = int((cur_rep == seed_rep).sum())
+    frontier = [seed_rep]
+    while frontier and size < max_customers:
+        r = frontier.pop(0)
+        custs = np.flatnonzero(cur_rep == r)
+        arcs = np.concatenate([ix.order[ix.start[c]:ix.start[c + 1]] for c in custs]) if len(custs) else np.zeros(0, np.int64)
+        neigh, cnt = np.unique(p.arc_rep[arcs], return_counts=True)
+        for nr in neigh[np.argsort(-cnt, kind="stable")]:
+            nr = int(nr)
+            if nr in seen:
+                continue
+            add = int((cur_rep == nr).sum())
+            if size + add > max_customers and len(group) > 1:
+                continue
+            seen.add(nr)
+            group.append(nr)
+            frontier.append(nr)
+            size += add
+            if size >= max_customers:
+                break
+    reps = np.array(sorted(group), dtype=np.int64)
+    in_group = np.zeros(p.n_reps, dtype=bool)
+    in_group[reps] = True
+    # customers now with a group rep, plus pool customers that could go to one
+    arc_in = in_group[p.arc_rep]
+    pool_touch = np.zeros(p.n_customers, dtype=bool)
+    pool_touch[p.arc_customer[arc_in]] = True
+    members = (cur_rep >= 0) & in_group[np.maximum(cur_rep, 0)]
+    members |= (cur_rep < 0) & pool_touch
+    customers = np.flatnonzero(members)
+    cmask = np.zeros(p.n_customers, dtype=bool)
+    cmask[customers] = True
+    arcs = np.flatnonzero(cmask[p.arc_customer] & arc_in)
+    return _Sub(customers.astype(np.int64), arcs.astype(np.int64), reps)
+
+
+def _sub_cost(p: ArcProblem, ix: _Index, chosen: I64, sub: _Sub) -> int:
+    """Objective of the sub-model's part of the plan (its customers' arcs and its reps' balance)."""
+    c = chosen[sub.customers]
+    cost = int(p.arc_cost[c[c >= 0]].sum()) + int(ix.pool_cost[sub.customers[c < 0]].clip(min=0).sum())
+    amounts = balance_amounts(p, chosen)
+    for term, amt in zip(p.balance, amounts):
+        a = amt[sub.reps]
+        dev = np.maximum(0, a - term.upper[sub.reps]) + np.maximum(0, term.lower[sub.reps] - a)
+        cost += int((dev * term.weight[sub.reps]).sum())
+    return cost
+
+
+# ---------------------------------------------------------------------------------------------
+# The entry point
+
+
+def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
+    """Solve the arc problem: best plan found within the limits, with a proven lower bound."""
+    t0 = time.perf_counter()
+    deadline = t0 + opts.time_limit_seconds
+    stages: dict[str, float] = {}
+    trace: list[tuple[float, int, float]] = []
+    ix = _index(p)
+
+    # pool-only customers are decided already; a customer with nowhere to go makes the problem infeasible
+    no_arcs = ix.start[1:] == ix.start[:-1]
+    if (no_arcs & (ix.pool_cost < 0)).any():
+        return EngineResult("INFEASIBLE", None, math.inf, np.full(p.n_customers, -1, np.int64),
+                            time.perf_counter() - t0, "presolve", stages)
+
+    hint = p.hint_arc
+    hint_ok = hint is not None and not check_plan(p, hint)
+    hint_obj = evaluate(p, hint)["total"] if hint_ok else math.inf
+
+    # 1. bound
+    t = time.perf_counter()
+    bound_budget = t0 + 0.25 * opts.time_limit_seconds
+    duals = lagrangian_bound(p, hint_obj, opts.lagrangian_iterations, bound_budget)
+    stages["bound"] = time.perf_counter() - t
+
+    # 2. starts
+    t = time.perf_counter()
+    rc = _reduced_costs(p, ix, duals)
+    starts: list[I64] = []
+    if hint_ok:
+        starts.append(hint.copy())
+    if hint is not None and not hint_ok:
+        g = _greedy(p, ix, rc, hint)
+        if g is not None:
+            starts.append(g)
+    g = _greedy(p, ix, rc, None)
+    if g is not None:
+        starts.append(g)
+    starts = [s for s in starts if not check_plan(p, s)]
+    stages["start"] = time.perf_counter() - t
+    lower = duals.bound
+    if not starts and len(p.arc_cost) > opts.exact_arc_limit:
+        # no feasible start found by greedy: fall back to one exact model even when large
+        pass
+    incumbent = min(starts, key=lambda s: evaluate(p, s)["total"]) if starts else None
+    inc_obj = evaluate(p, incumbent)["total"] if incumbent is not None else math.inf
+    if math.isfinite(inc_obj):
+        trace.append((time.perf_counter() - t0, int(inc_obj), lower))
+
+    # 3. reduced-cost fixing: an arc whose Lagrangian price exceeds the incumbent cannot improve it
+    keep_arcs = np.ones(len(p.arc_cost), dtype=bool)
+    if math.isfinite(inc_obj) and math.isfinite(lower):
+        best_rc, _ = _customer_min(p, ix, rc, duals)
+        keep_arcs = lower + (rc - best_rc[p.arc_customer]) < inc_obj - 1e-6
+        keep_arcs[incumbent[incumbent >= 0]] = True
+        if hint_ok:
+            keep_arcs[hint[hint >= 0]] = True
+    stages["fixing_kept_arcs"] = float(keep_arcs.sum())
+
+    # 4. exact model or neighbourhood search
+    t = time.perf_counter()
+    method = "exact"
+    status = "FEASIBLE" if incumbent is not None else "UNKNOWN"
+    if keep_arcs.sum() <= opts.exact_arc_limit or incumbent is None:
+        chosen = incumbent if incumbent is not None else np.full(p.n_customers, -1, dtype=np.int64)
+        sub = _Sub(np.arange(p.n_customers, dtype=np.int64), np.flatnonzero(keep_arcs).astype(np.int64),
+                   np.arange(p.n_reps, dtype=np.int64))
+        remaining = deadline - time.perf_counter()
+        name, new, sub_bound, _ = _solve_sub(p, ix, chosen, sub, opts, remaining, opts.deterministic_time, True)
+        if new is not None:
+            new_obj = evaluate(p, new)["total"]
+            if new_obj < inc_obj:
+                incumbent, inc_obj = new, new_obj
+            if name == "OPTIMAL":
+                # optimal over the kept arcs; dropped arcs cannot beat the incumbent
+                lower = max(lower, min(float(inc_obj), sub_bound))
+            else:
+                lower = max(lower, min(float(inc_obj), sub_bound))
+            status = "OPTIMAL" if name == "OPTIMAL" else "FEASIBLE"
+        elif name == "INFEASIBLE" and incumbent is None:
+            status = "INFEASIBLE"
+        trace.append((time.perf_counter() - t0, int(inc_obj) if math.isfinite(inc_obj) else -1, lower))
+    else:
+        method = "lns"
+        incumbent, inc_obj, lower = _lns(p, ix, incumbent, int(inc_obj), lower, opts, deadline, keep_arcs, trace, t0)
+    stages["search"] = time.perf_counter() - t
+
+    if incumbent is not None and hint_ok and inc_obj >= hint_obj:
+        incumbent, inc_obj = hint.copy(), hint_obj  # nothing strictly better: propose no change
+    if incumbent is not None:
+        lower = min(lower, float(inc_obj))
+        if inc_obj - lower < 1 - 1e-9:  # integer objective: within one unit of the bound is optimal
+            status = "OPTIMAL"
+            lower = float(inc_obj)
+    chosen = incumbent if incumbent is not None else np.full(p.n_customers, -1, dtype=np.int64)
+    return EngineResult(
+        status,
+        int(inc_obj) if incumbent is not None else None,
+        math.floor(lower + 1e-9) if math.isfinite(lower) else lower,
+        chosen,
+        time.perf_counter() - t0,
+        method,
+        stages,
+        tuple(trace),
+    )
+
+
+def _lns(
+    p: ArcProblem,
+    ix: _Index,
+    chosen: I64,
+    obj: int,
+    lower: float,
+    opts: SolveOptions,
+    deadline: float,
+    keep_arcs: npt.NDArray[np.bool_],
+    trace: list[tuple[float, int, float]],
+    t0: float,
+) -> tuple[I64, int, float]:
+    """Large-neighbourhood search over groups of reps; keeps strict improvements only."""
+    rng = np.random.default_rng(opts.seed)
+    chosen = chosen.copy()
+    det_used = 0.0
+    per_rep = max(1.0, p.n_customers / max(1, p.n_reps))
+    max_customers = int(min(LNS_MAX_CUSTOMERS, max(LNS_MIN_CUSTOMERS, LNS_REPS * per_rep)))
+    rounds_without_gain = 0
+    order = rng.permutation(p.n_reps)
+    k = 0
+    while time.perf_counter() < deadline - 0.05:
+        if opts.deterministic and det_used >= opts.deterministic_time:
+            break
+        if k >= len(order):
+            order, k = rng.permutation(p.n_reps), 0
+            if rounds_without_gain >= len(order):
+                break
+        seed_rep = int(order[k])
+        k += 1
+        sub = _lns_groups(p, ix, chosen, seed_rep, max_customers)
+        sub = _Sub(sub.customers, sub.arcs[keep_arcs[sub.arcs] | np.isin(sub.arcs, chosen)], sub.reps)
+        if len(sub.customers) == 0:
+            continue
+        before = _sub_cost(p, ix, chosen, sub)
+        remaining = deadline - time.perf_counter()
+        # in deterministic mode only CP-SAT's deterministic clock may stop a sub-model
+        wall = remaining if opts.deterministic else min(remaining, LNS_SUB_SECONDS)
+        _, new, _, det = _solve_sub(p, ix, chosen, sub, opts, wall, LNS_SUB_SECONDS, False)
+        det_used += det
+        if new is None:
+            rounds_without_gain += 1
+            continue
+        cand = chosen.copy()
+        cand[sub.customers] = new
+        after = _sub_cost(p, ix, cand, sub)
+        if after < before:
+            chosen = cand
+            obj = obj - (before - after)
+            rounds_without_gain = 0
+            trace.append((time.perf_counter() - t0, obj, lower))
+        else:
+            rounds_without_gain += 1
+    return chosen, obj, lower
