@@ -1,0 +1,327 @@
+"""The one entry point the CLI and notebooks share: read → validate → candidates → solve → explain → write."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from .candidates import COST_SCALE, Book, build_book
+from .engine import EngineResult, SolveOptions, check_plan, solve
+from .errors import PolicyError
+from .explain import (
+    balance_figures,
+    build_assignments,
+    build_moves,
+    build_rep_books,
+    candidate_table,
+    explain_customer,
+    points,
+)
+from .io import RawTable, read_table, write_run
+from .policy import Policy
+from .schema import Inputs, validate
+
+Log = Callable[[str], None]
+TableLike = str | Path | pd.DataFrame
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _raw(table: TableLike | None, name: str) -> RawTable | None:
+    if table is None:
+        return None
+    if isinstance(table, pd.DataFrame):
+        return RawTable(name, table.copy(), is_csv=False)
+    return read_table(table)
+
+
+def _checksum(table: TableLike | None) -> str | None:
+    if table is None:
+        return None
+    h = hashlib.sha256()
+    if isinstance(table, pd.DataFrame):
+        h.update(pd.util.hash_pandas_object(table.astype(str), index=False).to_numpy().tobytes())
+    else:
+        with open(table, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def read_inputs(customers: TableLike, reps: TableLike, activities: TableLike | None = None) -> Inputs:
+    """Read (paths) or wrap (DataFrames) and validate the input tables.
+
+    Raises ``InputError`` listing every problem with file, row and column.
+    """
+    return validate(
+        _raw(customers, "customers"), _raw(reps, "reps"), _raw(activities, "activities")
+    )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The result of one run: output tables, the summary and what is needed to explain them."""
+
+    assignments: pd.DataFrame
+    moves: pd.DataFrame
+    reps: pd.DataFrame
+    summary: dict[str, Any]
+    policy: Policy
+    candidates: pd.DataFrame
+    customers: pd.DataFrame
+    result: EngineResult = field(repr=False)
+
+    def explain(self, customer_id: str, top: int = 5) -> pd.DataFrame:
+        """The chosen rep beside the next best candidates, cost part by part."""
+        return explain_customer(self.candidates, self.assignments, customer_id, top)
+
+    def summary_text(self) -> str:
+        """The few lines the CLI prints."""
+        s = self.summary
+        gap = "–" if s["gap"] is None else f"{100 * s['gap']:.2f} %"
+        return (
+            f"status {s['status']}, objective {s['objective']}, bound {s['best_bound']}, gap {gap}\n"
+            f"{s['n_customers']} customers, {s['n_reps']} reps: {s['n_assigned']} assigned, {s['n_pool']} in pool, "
+            f"{s['n_moves']} moves ({s['n_forced_moves']} forced, {s['n_voluntary_moves']} voluntary)\n"
+            f"solve {s['solve_seconds']:.1f} s, total {s['total_seconds']:.1f} s"
+        )
+
+    def write(self, out_dir: str | Path, log: Log = _quiet) -> Path:
+        """Write every output file together (temporary folder, then rename) and return the folder."""
+        from .report import render_report
+
+        t = time.perf_counter()
+        out_dir = Path(out_dir)
+        summary = dict(self.summary)
+
+        def write_json(p: Path) -> None:
+            p.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
+
+        writers = {
+            "assignments.parquet": lambda p: self.assignments.to_parquet(p, index=False),
+            "moves.csv": lambda p: _spreadsheet_safe(self.moves).to_csv(p, index=False, encoding="utf-8-sig"),
+            "reps.csv": lambda p: _spreadsheet_safe(self.reps).to_csv(p, index=False, encoding="utf-8-sig"),
+            "candidates.parquet": lambda p: self.candidates.to_parquet(p, index=False),
+            "config.toml": lambda p: p.write_text(self.policy.to_toml(), encoding="utf-8"),
+            "report.html": lambda p: p.write_text(
+                render_report(summary, self.assignments, self.moves, self.reps, self.customers), encoding="utf-8"
+            ),
+            "summary.json": write_json,
+        }
+        write_run(out_dir, writers)
+        log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
+        return out_dir
+
+
+def _json_default(x: Any) -> Any:
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (np.floating,)):
+        return float(x)
+    if isinstance(x, (dt.date, pd.Timestamp)):
+        return x.isoformat()
+    raise TypeError(f"not JSON serialisable: {x!r}")
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            s = out[col].astype(object)
+            risky = s.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+            if risky.any():
+                out[col] = s.where(~risky, "'" + s.astype(str))
+    return out
+
+
+def solve_options(policy: Policy) -> SolveOptions:
+    """Engine settings from the policy (the engine hides no constants of its own)."""
+    s = policy.solver
+    return SolveOptions(
+        time_limit_seconds=s.time_limit_seconds,
+        workers=s.workers,
+        seed=s.seed,
+        deterministic=s.deterministic,
+        deterministic_time=s.deterministic_time,
+        exact_arc_limit=s.exact_arc_limit,
+        log=s.log,
+    )
+
+
+def plan(
+    customers: TableLike | Inputs,
+    reps: TableLike | None = None,
+    activities: TableLike | None = None,
+    policy: Policy | None = None,
+    as_of: dt.date | str | None = None,
+    log: Log = _quiet,
+) -> Plan:
+    """Plan ownership for a whole book.
+
+    Parameters
+    ----------
+    customers, reps, activities
+        Paths (CSV or Parquet) or DataFrames with the columns of DESIGN.md; or validated
+        ``Inputs`` as the first argument.
+    policy
+        Weights, rules and solver settings (``Policy()`` = the documented defaults).
+    as_of
+        "Today" for date rules (reclaim, relationship recency); default: the current date.
+    log
+        Receives one line per stage (the CLI prints them to stderr).
+
+    Raises
+    ------
+    InputError
+        Invalid input, with every problem listed.
+    PolicyError
+        The hard rules cannot all be met.
+    """
+    t_start = time.perf_counter()
+    policy = policy or Policy()
+    as_of = _as_date(as_of)
+    stages: dict[str, float] = {}
+
+    t = time.perf_counter()
+    if isinstance(customers, Inputs):
+        inputs = customers
+        checksums: dict[str, str | None] = {}
+    else:
+        if reps is None:
+            raise TypeError("plan() needs reps when customers is not an Inputs")
+        inputs = read_inputs(customers, reps, activities)
+        checksums = {"customers": _checksum(customers), "reps": _checksum(reps), "activities": _checksum(activities)}
+    stages["read_validate"] = time.perf_counter() - t
+    log(f"read+validate: {len(inputs.customers)} customers, {len(inputs.reps)} reps, "
+        f"{len(inputs.activities)} activities in {stages['read_validate']:.2f} s")
+    for w in inputs.warnings:
+        log(f"warning: {w}")
+
+    t = time.perf_counter()
+    book = build_book(inputs.customers, inputs.reps, inputs.activities, policy, as_of)
+    stages["candidates"] = time.perf_counter() - t
+    log(f"candidates: {len(book.arcs)} arcs ({len(book.arcs) / max(1, len(book.customers)):.1f} per customer) "
+        f"in {stages['candidates']:.2f} s")
+    for w in book.warnings:
+        log(f"warning: {w}")
+
+    t = time.perf_counter()
+    result = solve(book.problem, solve_options(policy))
+    stages["solve"] = time.perf_counter() - t
+    if result.objective is None:
+        raise PolicyError(_infeasible_message(policy, result))
+    problems = check_plan(book.problem, result.chosen_arc)
+    if problems:  # the engine must never hand back a plan that breaks a hard rule
+        raise RuntimeError("internal error: the plan breaks hard rules: " + "; ".join(problems))
+    log(f"solve: {result.status} by {result.method}, objective {points(result.objective)}, "
+        f"bound {points(result.best_bound)}, gap {_pct(result.gap)} in {stages['solve']:.2f} s")
+
+    t = time.perf_counter()
+    assignments = build_assignments(book, result)
+    moves = build_moves(book, assignments)
+    rep_books = build_rep_books(book, assignments)
+    candidates = candidate_table(book)
+    stages["explain"] = time.perf_counter() - t
+    log(f"explain: {len(moves)} moves in {stages['explain']:.2f} s")
+
+    summary = _summary(book, result, assignments, moves, rep_books, policy, as_of, stages, checksums,
+                       inputs.warnings + book.warnings, time.perf_counter() - t_start)
+    customers_xy = book.customers[["customer_id", "lat", "lon"]]
+    return Plan(assignments, moves, rep_books, summary, policy, candidates, customers_xy, result)
+
+
+def _as_date(x: dt.date | str | None) -> dt.date:
+    if x is None:
+        return dt.date.today()
+    if isinstance(x, str):
+        return dt.date.fromisoformat(x)
+    if isinstance(x, dt.datetime):
+        return x.date()
+    return x
+
+
+def _pct(g: float | None) -> str:
+    return "–" if g is None else f"{100 * g:.2f} %"
+
+
+def _infeasible_message(policy: Policy, result: EngineResult) -> str:
+    r = policy.rules
+    rules = [f"move_budget = {r.move_budget}" if r.move_budget >= 0 else None,
+             f"max_moves_per_rep = {r.max_moves_per_rep}" if r.max_moves_per_rep >= 0 else None,
+             f"region_mode = {r.region_mode}", f"allow_pool = {str(r.allow_pool).lower()}",
+             "account and workload capacities"]
+    hint = "raise move_budget, set allow_pool = true, or add capacity"
+    if result.status == "INFEASIBLE":
+        return f"the hard rules cannot all be met ({', '.join(x for x in rules if x)}); {hint}"
+    return (f"no plan found within {policy.solver.time_limit_seconds:g} s "
+            f"({', '.join(x for x in rules if x)}); raise the time limit or {hint}")
+
+
+def _summary(book: Book, result: EngineResult, assignments: pd.DataFrame, moves: pd.DataFrame,
+             rep_books: pd.DataFrame, policy: Policy, as_of: dt.date, stages: dict[str, float],
+             checksums: dict[str, str | None], warnings: tuple[str, ...], total: float) -> dict[str, Any]:
+    forced_reasons = set(book.customers["forced_reason"]) - {""}
+    n_forced = int(moves["reason"].isin(forced_reasons).sum()) if len(moves) else 0
+    from_pool = int((moves["from_rep"] == "").sum()) if len(moves) else 0
+    n_pool = int((assignments["rep_id"] == "").sum())
+    budget = policy.rules.move_budget
+    fingerprint = hashlib.sha256(json.dumps(
+        [checksums, policy.to_dict(), as_of.isoformat()], sort_keys=True, default=str).encode()).hexdigest()[:10]
+    status = book.customers["status"]
+    return {
+        "run_id": f"{as_of.isoformat()}-{fingerprint}",
+        "status": result.status,
+        "method": result.method,
+        "objective": points(result.objective),
+        "best_bound": points(result.best_bound),
+        "gap": None if result.gap is None else round(result.gap, 6),
+        "n_customers": int(len(book.customers)),
+        "n_reps": int(len(book.reps)),
+        "n_active_reps": int(book.reps["active"].sum()),
+        "n_assigned": int(len(assignments) - n_pool),
+        "n_pool": n_pool,
+        "n_pool_before": int((book.customers["owner"] < 0).sum()),
+        "n_locked": int((status == "locked").sum()),
+        "n_reclaimed": int((book.customers["forced_reason"] == "reclaimed").sum()),
+        "n_moves": int(len(moves)),
+        "n_forced_moves": n_forced,
+        "n_from_pool": from_pool,
+        "n_voluntary_moves": int(len(moves) - n_forced - from_pool),
+        "move_budget": None if budget < 0 else budget,
+        "value_moved": round(float(moves["value"].sum()), 2) if len(moves) else 0.0,
+        "n_arcs": int(len(book.arcs)),
+        "n_widened": int(book.widened),
+        "solve_seconds": round(stages["solve"], 3),
+        "total_seconds": round(total, 3),
+        "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
+        "engine_stage_seconds": {k: round(v, 3) for k, v in result.stages.items()},
+        "balance": balance_figures(rep_books, policy.rules.balance_tolerance),
+        "as_of": as_of.isoformat(),
+        "config": policy.to_dict(),
+        "input_checksums": checksums,
+        "warnings": list(warnings),
+        "version": __version__,
+        "cost_scale": COST_SCALE,
+        "trace": [[round(t, 3), points(o), points(b)] for t, o, b in result.trace],
+    }
+
+
+__all__ = ["Plan", "plan", "read_inputs", "solve_options", "math", "dataclasses"]

@@ -1,0 +1,325 @@
+"""From the engine's chosen arcs back to the domain: assignments, moves with reasons, rep books.
+
+Every figure here is recomputed from the tables (not read from the model), so the outputs can be
+checked independently of the solver.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .candidates import COST_PARTS, COST_SCALE, Book
+from .engine import EngineResult
+
+# Reasons a customer moves (moves.csv ``reason``) or stays where it is (assignments ``reason``).
+REASON_KEPT = "kept"
+REASON_LOCKED = "locked"
+REASON_FROM_POOL = "from pool"
+REASON_NO_ELIGIBLE = "no eligible rep"
+REASON_NO_CAPACITY = "no capacity"
+REASON_OVER_CAPACITY = "over capacity"
+REASON_BALANCE = "balance"
+PART_REASON = {
+    "skill": "skill fit",
+    "distance": "distance",
+    "region": "region",
+    "tier": "tier fit",
+    "relationship": "relationship",
+}
+
+ASSIGNMENT_COLUMNS = [
+    "customer_id", "rep_id", "previous_rep_id", "moved", "reason", "value", "tier",
+    *[f"cost_{p}" for p in COST_PARTS], "cost_total", "distance_km", "previous_distance_km",
+]
+MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision"]
+
+
+def chosen_rows(book: Book, result: EngineResult) -> np.ndarray:
+    """Per customer (rows of ``book.customers``) the row of ``book.arcs`` it is given, -1 = pool."""
+    n = len(book.customers)
+    rows = np.full(n, -1, dtype=np.int64)
+    arcs = book.arcs
+    locked = (book.customers["status"] == "locked").to_numpy()
+    if locked.any():
+        key = pd.MultiIndex.from_arrays([arcs["customer"], arcs["rep"]])
+        lc = np.flatnonzero(locked)
+        want = pd.MultiIndex.from_arrays([lc, book.customers["owner"].to_numpy()[lc]])
+        rows[lc] = key.get_indexer(want)
+    ca = result.chosen_arc
+    has = ca >= 0
+    rows[book.free[has]] = book.free_arcs[ca[has]]
+    return rows
+
+
+def _arc_lookup(book: Book, customers: np.ndarray, reps: np.ndarray) -> np.ndarray:
+    """Rows of ``book.arcs`` for (customer, rep) pairs; -1 where that arc is not a candidate."""
+    key = pd.MultiIndex.from_arrays([book.arcs["customer"], book.arcs["rep"]])
+    return key.get_indexer(pd.MultiIndex.from_arrays([customers, reps]))
+
+
+def build_assignments(book: Book, result: EngineResult) -> pd.DataFrame:
+    """One row per input customer: new owner, previous owner, moved, reason and the chosen arc's costs."""
+    cust, reps, arcs = book.customers, book.reps, book.arcs
+    rep_ids = reps["rep_id"].to_numpy(dtype=object)
+    rows = chosen_rows(book, result)
+    rep_pos = np.where(rows >= 0, arcs["rep"].to_numpy()[np.maximum(rows, 0)], -1)
+    owner = cust["owner"].to_numpy()
+    new_id = np.where(rep_pos >= 0, rep_ids[np.maximum(rep_pos, 0)], "")
+    prev_id = cust["current_owner"].to_numpy(dtype=object)
+    moved = rep_pos != owner
+
+    out = pd.DataFrame({
+        "customer_id": cust["customer_id"].to_numpy(dtype=object),
+        "rep_id": new_id,
+        "previous_rep_id": prev_id,
+        "moved": moved,
+        "reason": move_reasons(book, rows, rep_pos),
+        "value": cust["value"].to_numpy(dtype=np.float64),
+        "tier": cust["tier"].to_numpy(dtype=object),
+    })
+    for p in COST_PARTS:
+        vals = arcs[p].to_numpy(dtype=np.float64)
+        out[f"cost_{p}"] = np.where(rows >= 0, vals[np.maximum(rows, 0)], 0.0)
+    pool_points = np.zeros(len(cust))
+    pool_points[book.free] = book.pool_cost_points[book.free]
+    out["cost_total"] = np.where(rows >= 0, arcs["cost_total"].to_numpy()[np.maximum(rows, 0)], pool_points)
+    dist = arcs["distance_km"].to_numpy(dtype=np.float64)
+    out["distance_km"] = np.where(rows >= 0, dist[np.maximum(rows, 0)], np.nan)
+    out["previous_distance_km"] = _owner_distance(book)
+    return out[ASSIGNMENT_COLUMNS]
+
+
+def _owner_distance(book: Book) -> np.ndarray:
+    """Distance from each customer to today's owner (NaN for pool or unknown locations)."""
+    cust, reps = book.customers, book.reps
+    owner = cust["owner"].to_numpy()
+    has = owner >= 0
+    out = np.full(len(cust), np.nan)
+    if has.any():
+        from .candidates import _haversine_km
+
+        o = owner[has]
+        out[has] = _haversine_km(
+            cust["lat"].to_numpy(dtype=np.float64)[has], cust["lon"].to_numpy(dtype=np.float64)[has],
+            reps["lat"].to_numpy(dtype=np.float64)[o], reps["lon"].to_numpy(dtype=np.float64)[o],
+        )
+    return out
+
+
+def move_reasons(book: Book, rows: np.ndarray, rep_pos: np.ndarray) -> np.ndarray:
+    """A reason code per customer: why it moved, or why it stays where it is."""
+    cust, arcs = book.customers, book.arcs
+    status = cust["status"].to_numpy(dtype=object)
+    forced = cust["forced_reason"].to_numpy(dtype=object)
+    owner = cust["owner"].to_numpy()
+    n = len(cust)
+    reason = np.full(n, REASON_KEPT, dtype=object)
+    reason[status == "locked"] = REASON_LOCKED
+    n_arcs = np.bincount(arcs["customer"].to_numpy(), minlength=n)
+    in_pool = rep_pos < 0
+    reason[in_pool & (n_arcs == 0)] = REASON_NO_ELIGIBLE
+    reason[in_pool & (n_arcs > 0)] = REASON_NO_CAPACITY
+    reason[(~in_pool) & (owner < 0)] = REASON_FROM_POOL
+    moved = rep_pos != owner
+    is_forced = moved & (forced != "")
+    reason[is_forced] = forced[is_forced]
+
+    vol = np.flatnonzero(moved & (forced == "") & (owner >= 0) & ~in_pool)
+    if len(vol):
+        old_rows = _arc_lookup(book, vol, owner[vol])
+        new_rows = rows[vol]
+        parts = [p for p in COST_PARTS if p != "continuity"]
+        new_vals = arcs[parts].to_numpy()[new_rows]
+        old_vals = np.where(old_rows[:, None] >= 0, arcs[parts].to_numpy()[np.maximum(old_rows, 0)], np.nan)
+        gain = old_vals - new_vals  # positive = the new rep is better on this part
+        best = np.nanargmax(np.where(np.isnan(gain), -np.inf, gain), axis=1)
+        best_gain = gain[np.arange(len(vol)), best]
+        code = np.array([PART_REASON[parts[k]] for k in best], dtype=object)
+        over = _over_capacity_before(book)
+        code = np.where(best_gain > 1e-9, code, np.where(over[owner[vol]], REASON_OVER_CAPACITY, REASON_BALANCE))
+        reason[vol] = code
+    return reason
+
+
+def _over_capacity_before(book: Book) -> np.ndarray:
+    """Reps whose book today exceeds their account or workload capacity."""
+    cust, reps = book.customers, book.reps
+    owner = cust["owner"].to_numpy()
+    has = owner >= 0
+    n_r = len(reps)
+    count = np.bincount(owner[has], minlength=n_r)
+    wl = np.bincount(owner[has], weights=cust["workload"].to_numpy()[has], minlength=n_r)
+    ma = reps["max_accounts"].to_numpy(dtype=np.float64)
+    mw = reps["max_workload"].to_numpy(dtype=np.float64)
+    return (np.nan_to_num(count - ma, nan=-1) > 0) | (np.nan_to_num(wl - mw, nan=-1) > 1e-9)
+
+
+def build_moves(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
+    """One row per proposed move, highest value first, each with a plain-language explanation."""
+    mv = assignments.loc[assignments["moved"].to_numpy()]
+    if mv.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "object") for c in MOVE_COLUMNS})
+    cust_idx = pd.Index(book.customers["customer_id"]).get_indexer(mv["customer_id"])
+    expl = [_explain_move(book, int(i), row) for i, row in zip(cust_idx, mv.itertuples(index=False))]
+    out = pd.DataFrame({
+        "customer_id": mv["customer_id"].to_numpy(),
+        "from_rep": mv["previous_rep_id"].to_numpy(),
+        "to_rep": mv["rep_id"].to_numpy(),
+        "value": mv["value"].to_numpy(),
+        "tier": mv["tier"].to_numpy(),
+        "reason": mv["reason"].to_numpy(),
+        "explanation": expl,
+        "decision": "",
+    })
+    return out.sort_values(["value", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def _fmt_km(x: float) -> str:
+    return "unknown" if not math.isfinite(x) else f"{x:,.0f} km"
+
+
+def _explain_move(book: Book, i: int, row) -> str:
+    """Plain words: why this customer leaves its owner, what it gains and what it costs."""
+    cust = book.customers.iloc[i]
+    rep_ids = pd.Index(book.reps["rep_id"])
+    bits: list[str] = []
+    to = row.rep_id or "the pool"
+    frm = row.previous_rep_id or "the pool"
+    reason = row.reason
+    if reason == "owner inactive":
+        bits.append(f"{frm} is leaving (inactive)")
+    elif reason == "reclaimed":
+        bits.append(f"no follow-up by {frm} since {_date(cust['last_activity'])}; reclaimed to the pool")
+    elif reason == "owner not eligible":
+        bits.append(f"{frm} no longer meets the rules for this customer")
+    elif reason == REASON_FROM_POOL:
+        bits.append("unowned customer placed")
+    elif reason == REASON_NO_CAPACITY:
+        bits.append("no eligible rep has room; stays in the pool")
+    elif reason == REASON_NO_ELIGIBLE:
+        bits.append("no rep meets the rules for this customer; stays in the pool")
+    if row.rep_id:
+        new_r = rep_ids.get_loc(row.rep_id)
+        if math.isfinite(row.previous_distance_km) or math.isfinite(row.distance_km):
+            if row.previous_rep_id and math.isfinite(row.previous_distance_km):
+                bits.append(f"travel {_fmt_km(row.previous_distance_km)} → {_fmt_km(row.distance_km)}")
+            else:
+                bits.append(f"travel {_fmt_km(row.distance_km)}")
+        rep = book.reps.iloc[new_r]
+        if cust["industry"] and cust["industry"] in rep["industries"]:
+            bits.append(f"{row.rep_id} covers {cust['industry']}")
+        if row.cost_relationship < 0:
+            strength = -row.cost_relationship
+            bits.append(f"{row.rep_id} has a recent relationship (strength {strength:.1f})")
+    if row.previous_rep_id and row.cost_continuity > 0:
+        bits.append(f"gives up continuity ({row.tier} account, cost {row.cost_continuity:.1f})")
+    if reason in (REASON_BALANCE, REASON_OVER_CAPACITY):
+        bits.append(f"evens out books ({frm} {'over capacity' if reason == REASON_OVER_CAPACITY else 'above its share'})")
+    delta = _arc_delta(book, i, row)
+    if delta is not None:
+        bits.append(f"arc cost {delta:+.1f} vs keeping {frm}")
+    return f"{frm} → {to}: " + "; ".join(bits)
+
+
+def _arc_delta(book: Book, i: int, row) -> float | None:
+    owner = int(book.customers["owner"].iloc[i])
+    if owner < 0 or not row.rep_id:
+        return None
+    r = _arc_lookup(book, np.array([i]), np.array([owner]))[0]
+    if r < 0:
+        return None
+    return float(row.cost_total - book.arcs["cost_total"].iloc[r])
+
+
+def _date(x) -> str:
+    return "never" if pd.isna(x) else pd.Timestamp(x).date().isoformat()
+
+
+def build_rep_books(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
+    """Per rep, before and after: accounts, value, workload, utilization, mean distance."""
+    cust, reps = book.customers, book.reps
+    n_r = len(reps)
+    rep_index = pd.Index(reps["rep_id"])
+    value = cust["value"].to_numpy(dtype=np.float64)
+    wl = cust["workload"].to_numpy(dtype=np.float64)
+    before = cust["owner"].to_numpy()
+    after = rep_index.get_indexer(assignments["rep_id"].where(assignments["rep_id"] != "", None))
+    out = pd.DataFrame({
+        "rep_id": reps["rep_id"], "name": reps["name"], "team": reps["team"], "region": reps["region"],
+        "active": reps["active"], "max_accounts": reps["max_accounts"], "max_workload": reps["max_workload"],
+    })
+    dist_after = assignments["distance_km"].to_numpy(dtype=np.float64)
+    dist_before = assignments["previous_distance_km"].to_numpy(dtype=np.float64)
+    for tag, pos, dist in (("before", before, dist_before), ("after", after, dist_after)):
+        has = pos >= 0
+        p = pos[has]
+        out[f"accounts_{tag}"] = np.bincount(p, minlength=n_r)
+        out[f"value_{tag}"] = np.bincount(p, weights=value[has], minlength=n_r)
+        out[f"workload_{tag}"] = np.bincount(p, weights=wl[has], minlength=n_r)
+        d = dist[has]
+        ok = np.isfinite(d)
+        s = np.bincount(p[ok], weights=d[ok], minlength=n_r)
+        c = np.bincount(p[ok], minlength=n_r)
+        out[f"mean_distance_km_{tag}"] = np.where(c > 0, s / np.maximum(c, 1), np.nan)
+    out["value_target"] = book.value_target
+    out["workload_target"] = book.workload_target
+    for tag in ("before", "after"):
+        util_wl = out[f"workload_{tag}"] / out["max_workload"]
+        util_acc = out[f"accounts_{tag}"] / out["max_accounts"]
+        out[f"utilization_{tag}"] = util_wl.where(out["max_workload"].notna(), util_acc)
+    return out
+
+
+def balance_figures(reps_table: pd.DataFrame, tolerance: float) -> dict[str, float | int]:
+    """Spread of the books across active reps, before and after, relative to each rep's target."""
+    act = reps_table.loc[reps_table["active"].astype(bool)]
+    out: dict[str, float | int] = {}
+    for tag in ("before", "after"):
+        for what in ("value", "workload"):
+            tgt = act[f"{what}_target"].to_numpy()
+            ratio = np.where(tgt > 0, act[f"{what}_{tag}"].to_numpy() / np.maximum(tgt, 1e-12), 0.0)
+            out[f"{what}_cv_{tag}"] = round(float(ratio.std() / ratio.mean()) if len(ratio) and ratio.mean() > 0 else 0.0, 4)
+        v = act[f"value_{tag}"].to_numpy()
+        t = act["value_target"].to_numpy()
+        out[f"reps_over_target_{tag}"] = int((v > t * (1 + tolerance)).sum())
+        out[f"reps_under_target_{tag}"] = int((v < t * (1 - tolerance)).sum())
+        out[f"max_value_share_{tag}"] = round(float(v.max() / max(v.sum(), 1e-12)) if len(v) else 0.0, 4)
+    return out
+
+
+def candidate_table(book: Book) -> pd.DataFrame:
+    """Every candidate arc with ids and cost parts: what ``allocator explain`` reads from a run."""
+    arcs = book.arcs
+    out = pd.DataFrame({
+        "customer_id": book.customers["customer_id"].to_numpy(dtype=object)[arcs["customer"].to_numpy()],
+        "rep_id": book.reps["rep_id"].to_numpy(dtype=object)[arcs["rep"].to_numpy()],
+    })
+    for col in (*COST_PARTS, "cost_total", "distance_km", "relationship_strength"):
+        out[col] = arcs[col].to_numpy()
+    return out
+
+
+def explain_customer(candidates: pd.DataFrame, assignments: pd.DataFrame, customer_id: str, top: int = 5) -> pd.DataFrame:
+    """The chosen rep beside the next best candidates, cost part by part (points; lower is better).
+
+    Raises ``KeyError`` when the customer is not in the run.
+    """
+    row = assignments.loc[assignments["customer_id"] == customer_id]
+    if row.empty:
+        raise KeyError(customer_id)
+    chosen = row["rep_id"].iloc[0]
+    arcs = candidates.loc[candidates["customer_id"] == customer_id].copy()
+    arcs["chosen"] = arcs["rep_id"] == chosen
+    arcs = arcs.sort_values(["chosen", "cost_total", "rep_id"], ascending=[False, True, True], kind="stable")
+    cols = ["rep_id", "chosen", *COST_PARTS, "cost_total", "distance_km"]
+    return arcs[cols].head(top + 1).reset_index(drop=True)
+
+
+def points(x: float | int | None) -> float | None:
+    """Engine integer cost units back to cost points."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return None
+    return round(float(x) / COST_SCALE, 3)
