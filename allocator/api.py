@@ -264,15 +264,20 @@ def _pct(g: float | None) -> str:
 
 def _infeasible_message(policy: Policy, result: EngineResult) -> str:
     r = policy.rules
-    rules = [f"move_budget = {r.move_budget}" if r.move_budget >= 0 else None,
-             f"max_moves_per_rep = {r.max_moves_per_rep}" if r.max_moves_per_rep >= 0 else None,
-             f"region_mode = {r.region_mode}", f"allow_pool = {str(r.allow_pool).lower()}",
-             "account and workload capacities"]
-    hint = "raise move_budget, set allow_pool = true, or add capacity"
+    in_force = [f"move_budget = {r.move_budget}" if r.move_budget >= 0 else None,
+                f"max_moves_per_rep = {r.max_moves_per_rep}" if r.max_moves_per_rep >= 0 else None,
+                f"region_mode = {r.region_mode}", f"allow_pool = {str(r.allow_pool).lower()}",
+                "account and workload capacities"]
+    # suggest only what would actually relax something
+    fixes = [x for x in ("raise rules.move_budget" if r.move_budget >= 0 else None,
+                         "raise rules.max_moves_per_rep" if r.max_moves_per_rep >= 0 else None,
+                         "set rules.allow_pool = true" if not r.allow_pool else None,
+                         "add capacity (max_accounts, max_workload) or reps") if x]
+    rules = ", ".join(x for x in in_force if x)
     if result.status == "INFEASIBLE":
-        return f"the hard rules cannot all be met ({', '.join(x for x in rules if x)}); {hint}"
-    return (f"no plan found within {policy.solver.time_limit_seconds:g} s "
-            f"({', '.join(x for x in rules if x)}); raise the time limit or {hint}")
+        return f"the hard rules cannot all be met ({rules}); " + ", or ".join(fixes)
+    return (f"no plan found within {policy.solver.time_limit_seconds:g} s ({rules}); "
+            "raise the time limit, or " + ", or ".join(fixes))
 
 
 def _summary(book: Book, result: EngineResult, assignments: pd.DataFrame, moves: pd.DataFrame,
@@ -306,6 +311,7 @@ def _summary(book: Book, result: EngineResult, assignments: pd.DataFrame, moves:
         "n_from_pool": from_pool,
         "n_voluntary_moves": int(len(moves) - n_forced - from_pool),
         "move_budget": None if budget < 0 else budget,
+        "capacity_moves_allowance": int(book.capacity_moves),
         "value_moved": round(float(moves["value"].sum()), 2) if len(moves) else 0.0,
         "n_arcs": int(len(book.arcs)),
         "n_widened": int(book.widened),

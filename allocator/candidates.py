@@ -61,6 +61,7 @@ class Book:
     value_target: npt.NDArray[np.float64]
     workload_target: npt.NDArray[np.float64]
     widened: int
+    capacity_moves: int
     warnings: tuple[str, ...]
 
 
@@ -94,9 +95,21 @@ def relationship_strength(
 
 
 def _haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Great-circle distance in km (broadcasting); NaN where a location is unknown."""
     la1, lo1, la2, lo2 = (np.radians(v) for v in (lat1, lon1, lat2, lon2))
     h = np.sin((la2 - la1) / 2) ** 2 + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2) ** 2
     return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(h, 0, 1)))
+
+
+def _unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    la, lo = np.radians(lat), np.radians(lon)
+    return np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=1)
+
+
+def _distance_block_km(c_lat: np.ndarray, c_lon: np.ndarray, rep_xyz: np.ndarray) -> np.ndarray:
+    """Customers × reps great-circle distances via one matrix product (chord length → arc)."""
+    dot = _unit_vectors(c_lat, c_lon) @ rep_xyz.T
+    return 2 * 6371.0 * np.arcsin(np.sqrt(np.clip(2.0 - 2.0 * dot, 0.0, 4.0)) / 2)
 
 
 def _vocab_matrix(lists: pd.Series, vocab: dict[str, int]) -> np.ndarray:
@@ -114,6 +127,7 @@ def _vocab_matrix(lists: pd.Series, vocab: dict[str, int]) -> np.ndarray:
 class _RepSide:
     lat: np.ndarray
     lon: np.ndarray
+    xyz: np.ndarray
     region: np.ndarray
     level: np.ndarray
     eligible_base: np.ndarray  # active and with some capacity
@@ -123,12 +137,19 @@ class _RepSide:
     language: np.ndarray  # vocab × reps
 
 
-def _rep_side(reps: pd.DataFrame, vocab_ind: dict, vocab_prod: dict, vocab_lang: dict) -> _RepSide:
+def _region_codes(regions: pd.Series, vocab_region: dict[str, int]) -> np.ndarray:
+    """Regions as integer codes (-1 = no region) so block comparisons stay numeric."""
+    return regions.map(vocab_region).fillna(-1).to_numpy(dtype=np.int64)
+
+
+def _rep_side(reps: pd.DataFrame, vocab_ind: dict, vocab_prod: dict, vocab_lang: dict,
+              vocab_region: dict) -> _RepSide:
     cap_ok = ~(reps["max_accounts"].fillna(1) <= 0) & ~(reps["max_workload"].fillna(1) <= 0)
     return _RepSide(
         lat=reps["lat"].to_numpy(dtype=np.float64),
         lon=reps["lon"].to_numpy(dtype=np.float64),
-        region=reps["region"].to_numpy(dtype=object),
+        xyz=_unit_vectors(reps["lat"].to_numpy(dtype=np.float64), reps["lon"].to_numpy(dtype=np.float64)),
+        region=_region_codes(reps["region"], vocab_region),
         level=reps["level"].to_numpy(dtype=np.int64),
         eligible_base=(reps["active"].to_numpy(dtype=bool) & cap_ok.to_numpy(dtype=bool)),
         industry=_vocab_matrix(reps["industries"], vocab_ind).T,
@@ -144,17 +165,13 @@ def _score_block(cust: pd.DataFrame, rs: _RepSide, policy: Policy, vocab: tuple[
     Returns (eligible, parts dict of B×R float arrays, distance_km B×R).
     """
     w, rules = policy.weights, policy.rules
-    vocab_ind, vocab_prod, vocab_lang = vocab
+    vocab_ind, vocab_prod, vocab_lang, vocab_region = vocab
     b = len(cust)
-    lat = cust["lat"].to_numpy(dtype=np.float64)[:, None]
-    lon = cust["lon"].to_numpy(dtype=np.float64)[:, None]
-    dist = _haversine_km(lat, lon, rs.lat[None, :], rs.lon[None, :])
-    dist_known = np.isfinite(dist)
-    dist = np.where(dist_known, dist, np.nan)
+    dist = _distance_block_km(cust["lat"].to_numpy(dtype=np.float64), cust["lon"].to_numpy(dtype=np.float64), rs.xyz)
 
     eligible = np.repeat(rs.eligible_base[None, :], b, axis=0)
-    c_region = cust["region"].to_numpy(dtype=object)
-    region_diff = (c_region[:, None] != rs.region[None, :]) & (c_region[:, None] != "") & (rs.region[None, :] != "")
+    c_region = _region_codes(cust["region"], vocab_region)
+    region_diff = (c_region[:, None] != rs.region[None, :]) & (c_region[:, None] >= 0) & (rs.region[None, :] >= 0)
     if rules.region_mode == "hard":
         eligible &= ~region_diff
     min_lvl = cust["tier"].map(rules.min_level).fillna(0).to_numpy(dtype=np.int64)
@@ -247,8 +264,9 @@ def build_book(
     vocab_ind = _vocab(set(cust["industry"]), reps["industries"])
     vocab_prod = _vocab(set(), cust["products"], reps["products"])
     vocab_lang = _vocab(set(cust["language"]), reps["languages"])
-    rs = _rep_side(reps, vocab_ind, vocab_prod, vocab_lang)
-    vocab = (vocab_ind, vocab_prod, vocab_lang)
+    vocab_region = _vocab(set(cust["region"]) | set(reps["region"]))
+    rs = _rep_side(reps, vocab_ind, vocab_prod, vocab_lang, vocab_region)
+    vocab = (vocab_ind, vocab_prod, vocab_lang, vocab_region)
 
     k = policy.solver.candidates
     rel_by_c: dict[int, list[int]] = {}
@@ -314,8 +332,17 @@ def build_book(
     cap_acc = reps["max_accounts"].to_numpy(dtype=np.float64)
     locked_count = np.bincount(owner[locked], minlength=n_r)
     remaining_acc = np.where(np.isnan(cap_acc), n_c, cap_acc - locked_count).clip(min=0).astype(np.int64)
+    # round loads up and capacities down: the integer check then implies the check in hours
+    load_int = _to_int(np.ceil(cust["workload"].to_numpy(dtype=np.float64) * LOAD_SCALE - 1e-9))
+    cap_wl_all = reps["max_workload"].to_numpy(dtype=np.float64)
+    locked_wl = np.bincount(owner[locked], weights=load_int[locked], minlength=n_r)
+    remaining_wl = np.where(np.isnan(cap_wl_all), load_int.sum() + 1,
+                            np.floor(cap_wl_all * LOAD_SCALE) - locked_wl).clip(min=0).astype(np.int64)
     for _ in range(3):
-        unmatched = _unplaceable(arcs, free_rows, remaining_acc, n_c, n_r)
+        unmatched = np.union1d(
+            _unplaceable(arcs, free_rows, remaining_acc, n_c, n_r),
+            _unplaceable(arcs, free_rows, remaining_wl, n_c, n_r, demand=load_int),
+        )
         need = unmatched[eligible_count[unmatched] > np.bincount(arcs["customer"], minlength=n_c)[unmatched]]
         if len(need) == 0:
             break
@@ -394,7 +421,6 @@ def build_book(
         warnings.append(f"{len(stranded)} customers have no eligible rep and stay in the pool")
 
     cost_int = _to_int(arcs["cost_total"].to_numpy()[free_arcs] * COST_SCALE)
-    load_int = _to_int(workload * LOAD_SCALE)
     locked_load = np.bincount(owner[locked], weights=load_int[locked], minlength=n_r).astype(np.int64)
     cap_wl = reps["max_workload"].to_numpy(dtype=np.float64)
     load_cap = np.where(np.isnan(cap_wl), -1, np.maximum(0, np.floor(cap_wl * LOAD_SCALE) - locked_load)).astype(np.int64)
@@ -432,6 +458,11 @@ def build_book(
             weight=np.where(active, round(per_unit), 0).astype(np.int64),
         ))
 
+    # reps over capacity today must shed customers; those moves are not the budget's to refuse
+    capacity_moves = _capacity_moves(voluntary_owner, load_int, count_cap, load_cap, n_r)
+    if capacity_moves and rules.move_budget >= 0:
+        warnings.append(f"{capacity_moves} moves are needed to bring reps within capacity; "
+                        f"the move budget is raised by that many")
     problem = ArcProblem(
         n_customers=len(free),
         n_reps=n_r,
@@ -444,12 +475,30 @@ def build_book(
         pool_cost=_to_int(pool_points[free] * COST_SCALE) if rules.allow_pool else None,
         hint_arc=hint,
         owner=voluntary_owner[free],
-        move_budget=rules.move_budget,
+        move_budget=rules.move_budget + capacity_moves if rules.move_budget >= 0 else -1,
         max_moves_per_rep=rules.max_moves_per_rep,
         balance=tuple(balance),
     )
     return Book(cust, reps, arcs, problem, free, free_arcs, pool_points, value_target, workload_target,
-                widened, tuple(warnings))
+                widened, capacity_moves, tuple(warnings))
+
+
+def _capacity_moves(owner: np.ndarray, load: np.ndarray, count_cap: np.ndarray, load_cap: np.ndarray,
+                    n_r: int) -> int:
+    """Fewest customers that over-capacity reps must give up (per rep, accounts or workload)."""
+    has = owner >= 0
+    if not has.any():
+        return 0
+    df = pd.DataFrame({"rep": owner[has], "load": load[has]}).sort_values(["rep", "load"], ascending=[True, False])
+    count = np.bincount(df["rep"], minlength=n_r)
+    acc_excess = np.where(count_cap >= 0, np.maximum(0, count - count_cap), 0)
+    total = np.bincount(df["rep"], weights=df["load"], minlength=n_r)
+    over = np.where(load_cap >= 0, total - load_cap, -1)[df["rep"].to_numpy()]
+    shed = df.groupby("rep")["load"].cumsum().to_numpy()
+    # shedding the largest first: how many until the rest fits
+    need = (shed - df["load"].to_numpy() < over)
+    wl_excess = np.bincount(df["rep"][need], minlength=n_r)
+    return int(np.maximum(acc_excess, wl_excess).sum())
 
 
 def _vocab(values: set[str], *lists: pd.Series) -> dict[str, int]:
@@ -472,19 +521,25 @@ def _assemble(arc_c, arc_r, arc_parts, arc_dist) -> pd.DataFrame:
     return df.drop_duplicates(["customer", "rep"]).reset_index(drop=True)
 
 
-def _unplaceable(arcs: pd.DataFrame, free_rows: np.ndarray, rep_cap: np.ndarray, n_c: int, n_r: int) -> np.ndarray:
-    """Free customers a maximum flow over the arcs (account capacity) cannot place."""
+def _unplaceable(arcs: pd.DataFrame, free_rows: np.ndarray, rep_cap: np.ndarray, n_c: int, n_r: int,
+                 demand: np.ndarray | None = None) -> np.ndarray:
+    """Free customers a maximum flow over the arcs cannot fully place.
+
+    With ``demand`` (workload units per customer) the flow is the fractional relaxation of
+    workload capacity; without, each customer needs one account.
+    """
     smf = max_flow.SimpleMaxFlow()
     src, snk = n_c + n_r, n_c + n_r + 1
     c = arcs["customer"].to_numpy(dtype=np.int64)
     r = arcs["rep"].to_numpy(dtype=np.int64)
     tails = np.concatenate([np.full(len(free_rows), src), c, n_c + np.arange(n_r)])
     heads = np.concatenate([free_rows, n_c + r, np.full(n_r, snk)])
-    caps = np.concatenate([np.ones(len(free_rows), np.int64), np.ones(len(c), np.int64), rep_cap])
+    need = np.ones(n_c, np.int64) if demand is None else np.maximum(demand.astype(np.int64), 1)
+    caps = np.concatenate([need[free_rows], need[c], rep_cap])
     smf.add_arcs_with_capacity(tails.astype(np.int32), heads.astype(np.int32), caps.astype(np.int64))
     smf.solve(src, snk)
     flows = smf.flows(np.arange(len(free_rows), dtype=np.int32))
-    return free_rows[flows == 0]
+    return free_rows[flows < need[free_rows]]
 
 
 def _to_int(x: np.ndarray) -> np.ndarray:

@@ -40,6 +40,8 @@ LNS_REPS = 4
 LNS_MIN_CUSTOMERS = 200
 LNS_MAX_CUSTOMERS = 1500
 LNS_SUB_SECONDS = 0.5
+LNS_SUB_WORKERS = 1
+FEW_CANDIDATES = 3  # greedy places customers with at most this many arcs first
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +232,10 @@ def check_plan(p: ArcProblem, chosen_arc: I64) -> list[str]:
         return [f"plan has {len(chosen_arc)} entries for {p.n_customers} customers"]
     ix = _index(p)
     assigned = chosen_arc >= 0
-    bad = assigned & (p.arc_customer[np.where(assigned, chosen_arc, 0)] != np.arange(p.n_customers))
+    if assigned.any() and (chosen_arc.max() >= len(p.arc_customer)):
+        return ["plan names an arc that does not exist"]
+    bad = np.zeros(p.n_customers, dtype=bool)
+    bad[assigned] = p.arc_customer[chosen_arc[assigned]] != np.flatnonzero(assigned)
     if bad.any():
         problems.append(f"{int(bad.sum())} customers use an arc of another customer")
     unassigned_forbidden = (~assigned) & (ix.pool_cost < 0)
@@ -487,7 +492,9 @@ def _greedy(p: ArcProblem, ix: _Index, rc: F64, keep: I64 | None) -> I64 | None:
             regret[i] = vals[srt[1]] - vals[srt[0]]
         elif len(srt) == 1:
             regret[i] = 1e18 if ix.pool_cost[i] < 0 else ix.pool_cost[i] - vals[srt[0]]
-    for i in np.argsort(-regret, kind="stable"):
+    # most constrained first: customers with few candidates, then those with most to lose
+    n_arcs = np.diff(ix.start)
+    for i in np.lexsort((-regret, n_arcs > FEW_CANDIDATES)):
         if not todo[i]:
             continue
         placed = False
@@ -648,7 +655,7 @@ def _solve_sub(
         if opts.workers > 1:
             prm.interleave_search = True
     if not full:
-        prm.num_workers = 1
+        prm.num_workers = LNS_SUB_WORKERS
     status = solver.solve(model)
     name = solver.status_name(status)
     det = float(solver.response_proto.deterministic_time)
@@ -702,6 +709,21 @@ def _lns_groups(p: ArcProblem, ix: _Index, chosen: I64, seed_rep: int, max_custo
     return _Sub(customers.astype(np.int64), arcs.astype(np.int64), reps)
 
 
+def _rep_pressure(p: ArcProblem, ix: _Index, chosen: I64) -> F64:
+    """Per rep, the cost the plan pays near it: pool customers it could take, and balance penalties."""
+    pool = np.flatnonzero((chosen < 0) & (ix.pool_cost > 0))
+    pressure = np.zeros(p.n_reps)
+    if len(pool):
+        mask = np.zeros(p.n_customers, dtype=bool)
+        mask[pool] = True
+        arcs = np.flatnonzero(mask[p.arc_customer])
+        np.add.at(pressure, p.arc_rep[arcs], ix.pool_cost[p.arc_customer[arcs]])
+    for term, amt in zip(p.balance, balance_amounts(p, chosen)):
+        dev = np.maximum(0, amt - term.upper) + np.maximum(0, term.lower - amt)
+        pressure += dev * term.weight
+    return pressure
+
+
 def _sub_cost(p: ArcProblem, ix: _Index, chosen: I64, sub: _Sub) -> int:
     """Objective of the sub-model's part of the plan (its customers' arcs and its reps' balance)."""
     c = chosen[sub.customers]
@@ -738,7 +760,8 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
 
     # 1. bound
     t = time.perf_counter()
-    bound_budget = t0 + 0.25 * opts.time_limit_seconds
+    # a wall-clock cap on the bound stage would make the duals, and so the plan, depend on machine load
+    bound_budget = deadline if opts.deterministic else t0 + 0.25 * opts.time_limit_seconds
     duals = lagrangian_bound(p, hint_obj, opts.lagrangian_iterations, bound_budget)
     stages["bound"] = time.perf_counter() - t
 
@@ -845,6 +868,8 @@ def _lns(
     rounds_without_gain = 0
     order = rng.permutation(p.n_reps)
     k = 0
+    it = 0
+    tabu = np.zeros(p.n_reps, dtype=np.int64)
     while time.perf_counter() < deadline - 0.05:
         if opts.deterministic and det_used >= opts.deterministic_time:
             break
@@ -852,8 +877,17 @@ def _lns(
             order, k = rng.permutation(p.n_reps), 0
             if rounds_without_gain >= len(order):
                 break
-        seed_rep = int(order[k])
-        k += 1
+        if it % 2 == 0:
+            # every other round, aim where the plan hurts most: pool customers and balance penalties
+            pressure = _rep_pressure(p, ix, chosen)
+            pressure[tabu > it] = 0
+            seed_rep = int(np.argmax(pressure)) if pressure.max() > 0 else int(order[k])
+        else:
+            seed_rep = int(order[k])
+        if seed_rep == int(order[k]):
+            k += 1
+        it += 1
+        tabu[seed_rep] = it + max(3, p.n_reps // 4)
         sub = _lns_groups(p, ix, chosen, seed_rep, max_customers)
         sub = _Sub(sub.customers, sub.arcs[keep_arcs[sub.arcs] | np.isin(sub.arcs, chosen)], sub.reps)
         if len(sub.customers) == 0:

@@ -24,8 +24,8 @@ class Issue:
         if self.row is not None:
             where += f" row {self.row}"
         if self.column is not None:
-            where += f", column {self.column}" if self.row is not None else f", column {self.column}"
-        return f"{where}: {self.message}"
+            where += f", column {self.column}"
+        return f"{where}: {self.message}" if where else self.message
 
     def sort_key(self) -> tuple[str, int, str]:
         return (self.file, -1 if self.row is None else self.row, self.column or "")
@@ -40,7 +40,7 @@ class InputError(AllocatorError):
 
     def __init__(self, issues: list[Issue] | Issue | str) -> None:
         if isinstance(issues, str):
-            issues = [Issue("input", None, None, issues)]
+            issues = [Issue("", None, None, issues)]
         elif isinstance(issues, Issue):
             issues = [issues]
         self.issues: list[Issue] = sorted(issues, key=Issue.sort_key)

@@ -37,6 +37,14 @@ ASSIGNMENT_COLUMNS = [
 MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision"]
 
 
+def take(values: np.ndarray, rows: np.ndarray, fill) -> np.ndarray:
+    """``values[rows]`` with ``fill`` where a row is -1 (safe on empty ``values``)."""
+    out = np.full(len(rows), fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+    ok = rows >= 0
+    out[ok] = values[rows[ok]]
+    return out
+
+
 def chosen_rows(book: Book, result: EngineResult) -> np.ndarray:
     """Per customer (rows of ``book.customers``) the row of ``book.arcs`` it is given, -1 = pool."""
     n = len(book.customers)
@@ -65,7 +73,7 @@ def build_assignments(book: Book, result: EngineResult) -> pd.DataFrame:
     cust, reps, arcs = book.customers, book.reps, book.arcs
     rep_ids = reps["rep_id"].to_numpy(dtype=object)
     rows = chosen_rows(book, result)
-    rep_pos = np.where(rows >= 0, arcs["rep"].to_numpy()[np.maximum(rows, 0)], -1)
+    rep_pos = take(arcs["rep"].to_numpy(), rows, -1)
     owner = cust["owner"].to_numpy()
     new_id = np.where(rep_pos >= 0, rep_ids[np.maximum(rep_pos, 0)], "")
     prev_id = cust["current_owner"].to_numpy(dtype=object)
@@ -82,12 +90,12 @@ def build_assignments(book: Book, result: EngineResult) -> pd.DataFrame:
     })
     for p in COST_PARTS:
         vals = arcs[p].to_numpy(dtype=np.float64)
-        out[f"cost_{p}"] = np.where(rows >= 0, vals[np.maximum(rows, 0)], 0.0)
+        out[f"cost_{p}"] = take(vals, rows, 0.0)
     pool_points = np.zeros(len(cust))
     pool_points[book.free] = book.pool_cost_points[book.free]
-    out["cost_total"] = np.where(rows >= 0, arcs["cost_total"].to_numpy()[np.maximum(rows, 0)], pool_points)
+    out["cost_total"] = np.where(rows >= 0, take(arcs["cost_total"].to_numpy(), rows, 0.0), pool_points)
     dist = arcs["distance_km"].to_numpy(dtype=np.float64)
-    out["distance_km"] = np.where(rows >= 0, dist[np.maximum(rows, 0)], np.nan)
+    out["distance_km"] = take(dist, rows, np.nan)
     out["previous_distance_km"] = _owner_distance(book)
     return out[ASSIGNMENT_COLUMNS]
 
@@ -162,8 +170,25 @@ def build_moves(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
     mv = assignments.loc[assignments["moved"].to_numpy()]
     if mv.empty:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "object") for c in MOVE_COLUMNS})
-    cust_idx = pd.Index(book.customers["customer_id"]).get_indexer(mv["customer_id"])
-    expl = [_explain_move(book, int(i), row) for i, row in zip(cust_idx, mv.itertuples(index=False))]
+    cust = book.customers
+    idx = pd.Index(cust["customer_id"]).get_indexer(mv["customer_id"])
+    owner = cust["owner"].to_numpy()[idx]
+    new_pos = pd.Index(book.reps["rep_id"]).get_indexer(mv["rep_id"].where(mv["rep_id"] != "", None))
+    old_rows = _arc_lookup(book, idx, owner)
+    old_cost = take(book.arcs["cost_total"].to_numpy(), old_rows, np.nan)
+    delta = np.where((owner >= 0) & (new_pos >= 0), mv["cost_total"].to_numpy() - old_cost, np.nan)
+    industry = cust["industry"].to_numpy(dtype=object)[idx]
+    rep_ind = book.reps["industries"].to_numpy(dtype=object)
+    covers = [bool(ind) and p >= 0 and ind in rep_ind[p] for ind, p in zip(industry, new_pos)]
+    last = cust["last_activity"].to_numpy()[idx]
+    expl = [
+        _explain_move(*args)
+        for args in zip(
+            mv["previous_rep_id"], mv["rep_id"], mv["reason"], mv["tier"], mv["distance_km"],
+            mv["previous_distance_km"], mv["cost_continuity"], mv["cost_relationship"], industry, covers,
+            last, delta,
+        )
+    ]
     out = pd.DataFrame({
         "customer_id": mv["customer_id"].to_numpy(),
         "from_rep": mv["previous_rep_id"].to_numpy(),
@@ -181,57 +206,41 @@ def _fmt_km(x: float) -> str:
     return "unknown" if not math.isfinite(x) else f"{x:,.0f} km"
 
 
-def _explain_move(book: Book, i: int, row) -> str:
+def _explain_move(frm: str, to: str, reason: str, tier: str, dist: float, prev_dist: float, continuity: float,
+                  relationship: float, industry: str, covers: bool, last_activity, delta: float) -> str:
     """Plain words: why this customer leaves its owner, what it gains and what it costs."""
-    cust = book.customers.iloc[i]
-    rep_ids = pd.Index(book.reps["rep_id"])
     bits: list[str] = []
-    to = row.rep_id or "the pool"
-    frm = row.previous_rep_id or "the pool"
-    reason = row.reason
+    frm_txt = frm or "the pool"
     if reason == "owner inactive":
         bits.append(f"{frm} is leaving (inactive)")
     elif reason == "reclaimed":
-        bits.append(f"no follow-up by {frm} since {_date(cust['last_activity'])}; reclaimed to the pool")
+        bits.append(f"no follow-up by {frm} since {_date(last_activity)}; reclaimed to the pool")
     elif reason == "owner not eligible":
         bits.append(f"{frm} no longer meets the rules for this customer")
     elif reason == REASON_FROM_POOL:
         bits.append("unowned customer placed")
     elif reason == REASON_NO_CAPACITY:
-        bits.append("no eligible rep has room; stays in the pool")
+        bits.append("no eligible rep has room; goes to the pool")
     elif reason == REASON_NO_ELIGIBLE:
-        bits.append("no rep meets the rules for this customer; stays in the pool")
-    if row.rep_id:
-        new_r = rep_ids.get_loc(row.rep_id)
-        if math.isfinite(row.previous_distance_km) or math.isfinite(row.distance_km):
-            if row.previous_rep_id and math.isfinite(row.previous_distance_km):
-                bits.append(f"travel {_fmt_km(row.previous_distance_km)} → {_fmt_km(row.distance_km)}")
-            else:
-                bits.append(f"travel {_fmt_km(row.distance_km)}")
-        rep = book.reps.iloc[new_r]
-        if cust["industry"] and cust["industry"] in rep["industries"]:
-            bits.append(f"{row.rep_id} covers {cust['industry']}")
-        if row.cost_relationship < 0:
-            strength = -row.cost_relationship
-            bits.append(f"{row.rep_id} has a recent relationship (strength {strength:.1f})")
-    if row.previous_rep_id and row.cost_continuity > 0:
-        bits.append(f"gives up continuity ({row.tier} account, cost {row.cost_continuity:.1f})")
-    if reason in (REASON_BALANCE, REASON_OVER_CAPACITY):
-        bits.append(f"evens out books ({frm} {'over capacity' if reason == REASON_OVER_CAPACITY else 'above its share'})")
-    delta = _arc_delta(book, i, row)
-    if delta is not None:
+        bits.append("no rep meets the rules for this customer; goes to the pool")
+    if to:
+        if frm and math.isfinite(prev_dist):
+            bits.append(f"travel {_fmt_km(prev_dist)} → {_fmt_km(dist)}")
+        elif math.isfinite(dist):
+            bits.append(f"travel {_fmt_km(dist)}")
+        if covers:
+            bits.append(f"{to} covers {industry}")
+        if relationship < 0:
+            bits.append(f"{to} has a recent relationship (bonus {-relationship:.1f})")
+    if frm and continuity > 0:
+        bits.append(f"gives up continuity of a {tier} account (cost {continuity:.1f})")
+    if reason == REASON_BALANCE:
+        bits.append(f"evens out books ({frm} holds more than its share)")
+    elif reason == REASON_OVER_CAPACITY:
+        bits.append(f"{frm} is over capacity")
+    if math.isfinite(delta):
         bits.append(f"arc cost {delta:+.1f} vs keeping {frm}")
-    return f"{frm} → {to}: " + "; ".join(bits)
-
-
-def _arc_delta(book: Book, i: int, row) -> float | None:
-    owner = int(book.customers["owner"].iloc[i])
-    if owner < 0 or not row.rep_id:
-        return None
-    r = _arc_lookup(book, np.array([i]), np.array([owner]))[0]
-    if r < 0:
-        return None
-    return float(row.cost_total - book.arcs["cost_total"].iloc[r])
+    return f"{frm_txt} → {to or 'the pool'}: " + "; ".join(bits)
 
 
 def _date(x) -> str:

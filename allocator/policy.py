@@ -166,16 +166,16 @@ class Policy:
         parts: dict[str, Any] = {}
         for key, value in data.items():
             if key not in sections:
-                issues.append(Issue(source, None, key, f"unknown section [{key}]; expected one of weights, rules, solver"))
+                issues.append(Issue(source, None, None, f"unknown section [{key}]; expected one of weights, rules, solver"))
                 continue
             if not isinstance(value, dict):
-                issues.append(Issue(source, None, key, f"[{key}] must be a table"))
+                issues.append(Issue(source, None, None, f"[{key}] must be a table"))
                 continue
             known = {f.name: f for f in fields(sections[key])}
             kwargs = {}
             for k, v in value.items():
                 if k not in known:
-                    issues.append(Issue(source, None, f"{key}.{k}", f"unknown key; expected one of {', '.join(known)}"))
+                    issues.append(Issue(source, None, None, f"unknown key {key}.{k}; expected one of {', '.join(known)}"))
                     continue
                 default = getattr(sections[key](), k)
                 if isinstance(default, float) and isinstance(v, int) and not isinstance(v, bool):
@@ -184,7 +184,7 @@ class Policy:
             try:
                 parts[key] = sections[key](**kwargs)
             except (ValueError, TypeError) as exc:
-                issues.append(Issue(source, None, key, str(exc)))
+                issues.append(Issue(source, None, None, str(exc)))
         if issues:
             raise InputError(issues)
         return cls(**parts)
