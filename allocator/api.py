@@ -18,7 +18,8 @@ import pandas as pd
 
 from . import __version__
 from .candidates import COST_SCALE, Book, build_book
-from .engine import EngineResult, SolveOptions, check_plan, solve
+from .decompose import solve_by_parts
+from .engine import EngineResult, SolveOptions, check_plan
 from .errors import PolicyError
 from .explain import (
     balance_figures,
@@ -224,7 +225,7 @@ def plan(
         log(f"warning: {w}")
 
     t = time.perf_counter()
-    result = solve(book.problem, solve_options(policy))
+    result = solve_by_parts(book.problem, solve_options(policy))
     stages["solve"] = time.perf_counter() - t
     if result.objective is None:
         raise PolicyError(_infeasible_message(policy, result))

@@ -121,8 +121,9 @@ class SolverSettings:
     time_limit_seconds: wall-clock limit of the solve stage; the best plan found is returned.
     deterministic: when true, CP-SAT stops on a deterministic-time budget as well, so the
         same input and seed give the same plan whatever the machine's load.
-    deterministic_time: the deterministic-time budget per CP-SAT call (seconds of CP-SAT's
-        deterministic clock); only used when deterministic = true.
+    deterministic_time: the work budget of the search in deterministic mode: seconds of CP-SAT's
+        deterministic clock, plus model building counted by model size (roughly seconds on
+        a typical 2-core machine). Set time_limit_seconds above it with room to spare.
     workers: CP-SAT search workers (deterministic mode runs them in lock-step).
     seed: random seed for the search.
     candidates: candidate reps per customer (nearest eligible reps; the current owner is
