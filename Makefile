@@ -10,13 +10,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test bench bench-gap clean
+.PHONY: help install run test bench bench-gap notebooks clean
 
 help:
 	@echo "make run        demo run on data/ into runs/demo (creates $(VENV) if missing)"
 	@echo "make test       run the test suite"
 	@echo "make bench      python benchmarks/bench_run.py"
 	@echo "make bench-gap  python benchmarks/bench_gap.py"
+	@echo "make notebooks  open Jupyter Lab on notebooks/ with the project installed"
 	@echo "make clean      remove runs/ and caches"
 
 $(BIN)/python:
@@ -41,6 +42,10 @@ bench: $(STAMP)
 
 bench-gap: $(STAMP)
 	$(BIN)/python benchmarks/bench_gap.py
+
+notebooks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[notebooks]"
+	$(BIN)/python -m jupyter lab notebooks/
 
 clean:
 	rm -rf runs/ .pytest_cache/ .hypothesis/ build/
