@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
-from .candidates import COST_SCALE, Book, build_book
+from .candidates import COST_SCALE, Book, build_book, build_new_book
 from .decompose import solve_by_parts
 from .engine import EngineResult, SolveOptions, check_plan
 from .errors import PolicyError
@@ -27,12 +27,16 @@ from .explain import (
     build_moves,
     build_rep_books,
     candidate_table,
+    REASON_KEPT,
+    REASON_LOCKED,
+    REASON_NEW,
     explain_customer,
     points,
+    pool_report,
 )
 from .io import RawTable, read_table, write_run
 from .policy import Policy
-from .schema import Inputs, validate
+from .schema import Inputs, validate, validate_with_new
 
 Log = Callable[[str], None]
 TableLike = str | Path | pd.DataFrame
@@ -94,7 +98,8 @@ class Plan:
         """The few lines the CLI prints."""
         s = self.summary
         gap = "–" if s["gap"] is None else f"{100 * s['gap']:.2f} %"
-        return (
+        short = _shortfall_text(s.get("pool_shortfall", []))
+        return short + (
             f"status {s['status']}, objective {s['objective']}, bound {s['best_bound']}, gap {gap}\n"
             f"{s['n_customers']} customers, {s['n_reps']} reps: {s['n_assigned']} assigned, {s['n_pool']} in pool, "
             f"{s['n_moves']} moves ({s['n_forced_moves']} forced, {s['n_voluntary_moves']} voluntary)\n"
@@ -126,6 +131,16 @@ class Plan:
         write_run(out_dir, writers)
         log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
         return out_dir
+
+
+def _shortfall_text(rows: list[dict]) -> str:
+    """One line naming where capacity ran short ('' when it did not), placed before the summary."""
+    if not rows:
+        return ""
+    bits = [f"{r['region'] or '(no region)'}/{r['tier'] or '(no tier)'} {r['customers']} "
+            f"(value {r['value']:,.0f})" for r in rows[:5]]
+    more = f" and {len(rows) - 5} more groups" if len(rows) > 5 else ""
+    return "left in the pool for lack of capacity: " + ", ".join(bits) + more + "\n"
 
 
 def _json_default(x: Any) -> Any:
@@ -225,7 +240,7 @@ def plan(
         log(f"warning: {w}")
 
     t = time.perf_counter()
-    result = solve_by_parts(book.problem, solve_options(policy))
+    result = _solve(book.problem, policy)
     stages["solve"] = time.perf_counter() - t
     if result.objective is None:
         raise PolicyError(_infeasible_message(policy, result))
@@ -247,6 +262,19 @@ def plan(
                        inputs.warnings + book.warnings, time.perf_counter() - t_start)
     customers_xy = book.customers[["customer_id", "lat", "lon"]]
     return Plan(assignments, moves, rep_books, summary, policy, candidates, customers_xy, result)
+
+
+def _solve(problem, policy: Policy) -> EngineResult:
+    """Solve by independent parts; a problem without a single candidate arc has one plan: all in the pool.
+
+    (The engine's repair step cannot handle a problem with no arcs, e.g. a reclaimed customer
+    whose previous owner was the only eligible rep.)
+    """
+    if len(problem.arc_customer) == 0 and problem.pool_cost is not None:
+        total = int(np.clip(problem.pool_cost, 0, None).sum())
+        return EngineResult("OPTIMAL", total, float(total), np.full(problem.n_customers, -1, dtype=np.int64),
+                            0.0, "trivial", {})
+    return solve_by_parts(problem, solve_options(policy))
 
 
 def _as_date(x: dt.date | str | None) -> dt.date:
@@ -307,6 +335,9 @@ def _summary(book: Book, result: EngineResult, assignments: pd.DataFrame, moves:
         "n_pool_before": int((book.customers["owner"] < 0).sum()),
         "n_locked": int((status == "locked").sum()),
         "n_reclaimed": int((book.customers["forced_reason"] == "reclaimed").sum()),
+        "n_owner_inactive": int((book.customers["forced_reason"] == "owner inactive").sum()),
+        "pool_shortfall": pool_report(book.customers, assignments, "no capacity"),
+        "pool_no_eligible_rep": pool_report(book.customers, assignments, "no eligible rep"),
         "n_moves": int(len(moves)),
         "n_forced_moves": n_forced,
         "n_from_pool": from_pool,
@@ -331,4 +362,207 @@ def _summary(book: Book, result: EngineResult, assignments: pd.DataFrame, moves:
     }
 
 
-__all__ = ["Plan", "plan", "read_inputs", "solve_options", "math", "dataclasses"]
+# ---------------------------------------------------------------------------------------------
+# New customers between nights
+
+NEW_COLUMNS = ["alternative_1", "alternative_1_cost_delta", "alternative_2", "alternative_2_cost_delta"]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The result of ``assign_new``: today's ownership plus the new customers' owners.
+
+    ``assignments`` has every book and new customer exactly once (the columns of a run's
+    assignments, plus ``is_new`` and, for new customers, the next two candidates with their
+    cost difference to the chosen one); ``summary`` is ``summary.json``.
+    """
+
+    assignments: pd.DataFrame
+    summary: dict[str, Any]
+    policy: Policy
+    result: EngineResult = field(repr=False)
+
+    def summary_text(self) -> str:
+        """The few lines the CLI prints."""
+        s = self.summary
+        short = _shortfall_text(s["pool_shortfall"])
+        return short + (
+            f"status {s['status']}, objective {s['objective']}, bound {s['best_bound']}, gap {_pct(s['gap'])}\n"
+            f"{s['n_new']} new customers: {s['n_placed']} placed, {s['n_pool']} left in the pool; "
+            f"{s['n_book']} book customers unchanged\n"
+            f"solve {s['solve_seconds']:.1f} s, total {s['total_seconds']:.1f} s"
+        )
+
+    def write(self, out_dir: str | Path, log: Log = _quiet) -> Path:
+        """Write assignments.parquet and summary.json together (temporary folder, then rename)."""
+        t = time.perf_counter()
+        out_dir = Path(out_dir)
+        summary = dict(self.summary)
+        writers = {
+            "assignments.parquet": lambda p: self.assignments.to_parquet(p, index=False),
+            "summary.json": lambda p: p.write_text(
+                json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"),
+        }
+        write_run(out_dir, writers)
+        log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
+        return out_dir
+
+
+def assign_new(
+    customers: TableLike,
+    reps: TableLike,
+    new: TableLike,
+    activities: TableLike | None = None,
+    policy: Policy | None = None,
+    as_of: dt.date | str | None = None,
+    log: Log = _quiet,
+) -> Placement:
+    """Place new customers into today's ownership without moving anyone else.
+
+    Parameters
+    ----------
+    customers
+        Today's book (path or DataFrame); every row keeps its owner.
+    reps, activities, policy, as_of
+        As for ``plan``; capacity left for new customers is each rep's capacity minus today's book.
+    new
+        New customers, with the columns of the customers table, ids not in the book and no owner.
+
+    Raises
+    ------
+    InputError
+        Invalid input (e.g. a new id that is already in the book), with every problem listed.
+    PolicyError
+        The hard rules cannot all be met.
+    """
+    t_start = time.perf_counter()
+    policy = policy or Policy()
+    as_of = _as_date(as_of)
+    stages: dict[str, float] = {}
+
+    t = time.perf_counter()
+    inputs, fresh = validate_with_new(_raw(customers, "customers"), _raw(reps, "reps"), _raw(new, "new"),
+                                      _raw(activities, "activities"))
+    checksums = {"customers": _checksum(customers), "reps": _checksum(reps), "new": _checksum(new),
+                 "activities": _checksum(activities)}
+    stages["read_validate"] = time.perf_counter() - t
+    log(f"read+validate: {len(inputs.customers)} book customers, {len(fresh)} new, {len(inputs.reps)} reps, "
+        f"{len(inputs.activities)} activities in {stages['read_validate']:.2f} s")
+    for w in inputs.warnings:
+        log(f"warning: {w}")
+
+    t = time.perf_counter()
+    book = build_new_book(inputs.customers, inputs.reps, fresh, inputs.activities, policy, as_of)
+    stages["candidates"] = time.perf_counter() - t
+    log(f"candidates: {len(book.arcs)} arcs for {len(book.customers)} new customers in {stages['candidates']:.2f} s")
+    for w in book.warnings:
+        log(f"warning: {w}")
+
+    t = time.perf_counter()
+    result = _solve(book.problem, policy)
+    stages["solve"] = time.perf_counter() - t
+    if result.objective is None:
+        raise PolicyError(_infeasible_message(policy, result))
+    problems = check_plan(book.problem, result.chosen_arc)
+    if problems:
+        raise RuntimeError("internal error: the plan breaks hard rules: " + "; ".join(problems))
+    log(f"solve: {result.status} by {result.method}, objective {points(result.objective)}, "
+        f"bound {points(result.best_bound)}, gap {_pct(result.gap)} in {stages['solve']:.2f} s")
+
+    t = time.perf_counter()
+    placed = build_assignments(book, result)
+    placed["reason"] = placed["reason"].where(placed["rep_id"] == "", REASON_NEW)
+    placed = pd.concat([placed, _alternatives(book, placed)], axis=1)
+    placed["is_new"] = True
+    kept = _unchanged_book(inputs.customers, policy)
+    assignments = pd.concat([kept, placed], ignore_index=True)[[*placed.columns]]
+    assignments = assignments.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    stages["explain"] = time.perf_counter() - t
+
+    n_pool = int((placed["rep_id"] == "").sum())
+    cust_frame = book.customers
+    summary = {
+        "status": result.status,
+        "method": result.method,
+        "objective": points(result.objective),
+        "best_bound": points(result.best_bound),
+        "gap": None if result.gap is None else round(result.gap, 6),
+        "n_customers": int(len(assignments)),
+        "n_book": int(len(kept)),
+        "n_new": int(len(placed)),
+        "n_placed": int(len(placed) - n_pool),
+        "n_pool": n_pool,
+        "n_moves": 0,
+        "n_reps": int(len(book.reps)),
+        "pool_shortfall": pool_report(cust_frame, placed, "no capacity"),
+        "pool_no_eligible_rep": pool_report(cust_frame, placed, "no eligible rep"),
+        "new_per_rep": {k: int(v) for k, v in placed.loc[placed["rep_id"] != "", "rep_id"].value_counts().sort_index().items()},
+        "n_arcs": int(len(book.arcs)),
+        "n_widened": int(book.widened),
+        "solve_seconds": round(stages["solve"], 3),
+        "total_seconds": round(time.perf_counter() - t_start, 3),
+        "stage_seconds": {k: round(v, 3) for k, v in stages.items()},
+        "engine_stage_seconds": {k: round(v, 3) for k, v in result.stages.items()},
+        "as_of": as_of.isoformat(),
+        "config": policy.to_dict(),
+        "input_checksums": checksums,
+        "warnings": list(inputs.warnings + book.warnings),
+        "version": __version__,
+    }
+    log(f"explain: {summary['n_placed']} placed, {n_pool} in the pool in {stages['explain']:.2f} s")
+    return Placement(assignments, summary, policy, result)
+
+
+def _unchanged_book(customers: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Today's book as assignments rows: every customer stays where it is (costs not computed: NaN)."""
+    from .explain import ASSIGNMENT_COLUMNS
+
+    owner = customers["current_owner"].to_numpy(dtype=object)
+    locked = customers["locked"].to_numpy(dtype=bool) & (owner != "")
+    out = pd.DataFrame({
+        "customer_id": customers["customer_id"].to_numpy(dtype=object),
+        "rep_id": owner,
+        "previous_rep_id": owner,
+        "moved": False,
+        "reason": np.where(locked, REASON_LOCKED, REASON_KEPT).astype(object),
+        "value": customers["value"].to_numpy(dtype=np.float64),
+        "tier": customers["tier"].to_numpy(dtype=object),
+    })
+    for col in ASSIGNMENT_COLUMNS:
+        if col not in out:
+            out[col] = np.nan
+    out["last_activity"] = pd.to_datetime(customers["last_activity"]).to_numpy(dtype="datetime64[ns]")
+    out["alternative_1"] = ""
+    out["alternative_2"] = ""
+    out["is_new"] = False
+    return out
+
+
+def _alternatives(book: Book, placed: pd.DataFrame) -> pd.DataFrame:
+    """For each new customer the next two candidates by cost, other than the chosen rep, and how much
+    more (cost points) each would cost than the choice ('' / NaN where there are fewer candidates)."""
+    arcs = book.arcs
+    rep_ids = book.reps["rep_id"].to_numpy(dtype=object)
+    chosen = placed["rep_id"].to_numpy(dtype=object)
+    arc_rep = rep_ids[arcs["rep"].to_numpy()]
+    c = arcs["customer"].to_numpy()
+    others = pd.DataFrame({"customer": c, "rep_id": arc_rep, "cost_total": arcs["cost_total"].to_numpy()})
+    others = others.loc[arc_rep != chosen[c]]
+    others = others.sort_values(["customer", "cost_total", "rep_id"], kind="stable")
+    others["rank"] = others.groupby("customer").cumcount()
+    n = len(placed)
+    base = placed["cost_total"].to_numpy(dtype=np.float64)
+    out = pd.DataFrame(index=placed.index)
+    for k in (0, 1):
+        top = others.loc[others["rank"] == k]
+        name = np.full(n, "", dtype=object)
+        delta = np.full(n, np.nan)
+        pos = top["customer"].to_numpy()
+        name[pos] = top["rep_id"].to_numpy()
+        delta[pos] = top["cost_total"].to_numpy() - base[pos]
+        out[f"alternative_{k + 1}"] = name
+        out[f"alternative_{k + 1}_cost_delta"] = np.round(delta, 3)
+    return out[NEW_COLUMNS]
+
+
+__all__ = ["Placement", "Plan", "assign_new", "plan", "read_inputs", "solve_options", "math", "dataclasses"]

@@ -24,6 +24,7 @@ from .policy import Policy
 
 COST_SCALE = 1000  # cost points -> integer cost units
 AMOUNT_UNITS_PER_MEAN = 20  # balance amounts: an average customer's value (or workload) = 20 units
+FAR_BALANCE_FACTOR = 4  # extra slope beyond rules.balance_far_tolerance (5x in all)
 LOAD_SCALE = 10  # workload hours -> tenths of an hour
 CHUNK = 2048  # customers per block when scoring against every rep
 COST_PARTS = ("continuity", "skill", "distance", "region", "tier", "relationship")
@@ -63,6 +64,8 @@ class Book:
     widened: int
     capacity_moves: int
     warnings: tuple[str, ...]
+    as_of: dt.date | None = None
+    relationship_window_days: int = 365
 
 
 # ---------------------------------------------------------------------------------------------
@@ -225,6 +228,227 @@ def _forced_reasons(customers: pd.DataFrame, reps: pd.DataFrame, policy: Policy,
     return reason
 
 
+class _ArcScorer:
+    """Scores blocks of customers against every rep and keeps each customer's candidate arcs.
+
+    The one place candidate arcs are chosen, for the nightly book (``build_book``) and for new
+    customers between nights (``build_new_book``): the ``k`` cheapest eligible reps by static
+    cost, today's owner when eligible, and every eligible rep with a relationship. Customers in
+    ``exclude_owner`` (reclaimed) may not go back to today's owner.
+    """
+
+    def __init__(self, cust: pd.DataFrame, rs: _RepSide, policy: Policy, vocab: tuple, owner: np.ndarray,
+                 exclude_owner: np.ndarray, rel: pd.DataFrame) -> None:
+        self.cust, self.rs, self.policy, self.vocab = cust, rs, policy, vocab
+        self.owner, self.exclude_owner = owner, exclude_owner
+        self.n_c, self.n_r = len(cust), len(rs.lat)
+        self.rel_by_c: dict[int, list[int]] = {}
+        for c_, r_ in zip(rel["customer"].to_numpy(), rel["rep"].to_numpy()):
+            self.rel_by_c.setdefault(int(c_), []).append(int(r_))
+        self.owner_eligible = np.zeros(self.n_c, dtype=bool)
+        self.eligible_count = np.zeros(self.n_c, dtype=np.int64)
+        self.reset(None)
+
+    def reset(self, arcs: pd.DataFrame | None) -> None:
+        """Start the arc lists afresh, from ``arcs`` (or empty)."""
+        parts = ("skill", "distance", "region", "tier")
+        if arcs is None:
+            self.arc_c, self.arc_r, self.arc_dist = [], [], []
+            self.arc_parts: dict[str, list[np.ndarray]] = {p: [] for p in parts}
+        else:
+            self.arc_c, self.arc_r = [arcs["customer"].to_numpy()], [arcs["rep"].to_numpy()]
+            self.arc_dist = [arcs["distance_km"].to_numpy()]
+            self.arc_parts = {p: [arcs[p].to_numpy()] for p in parts}
+
+    def arcs(self) -> pd.DataFrame:
+        """The candidate arcs scored so far: customer, rep, static cost parts, distance_km."""
+        return _assemble(self.arc_c, self.arc_r, self.arc_parts, self.arc_dist)
+
+    def score(self, rows: np.ndarray, k_: int | None) -> None:
+        """Add the candidate arcs of customers ``rows`` (positions in ``cust``); ``k_=None`` = every rep."""
+        n_r, owner = self.n_r, self.owner
+        elig, parts, dist = _score_block(self.cust.iloc[rows], self.rs, self.policy, self.vocab)
+        static = parts["skill"] + parts["distance"] + parts["region"] + parts["tier"]
+        static = np.where(elig, static, np.inf)
+        own = owner[rows]
+        # reclaimed customers must not go straight back to the owner that let them lapse
+        excluded = self.exclude_owner[rows] & (own >= 0)
+        if excluded.any():
+            rr = np.flatnonzero(excluded)
+            static[rr, own[rr]] = np.inf
+            elig[rr, own[rr]] = False
+        has_own = own >= 0
+        self.owner_eligible[rows[has_own]] = elig[np.flatnonzero(has_own), own[has_own]]
+        self.eligible_count[rows] = elig.sum(axis=1)
+        kk = n_r if k_ is None else min(k_, n_r)
+        if kk < n_r:
+            top = np.argpartition(static, kk - 1, axis=1)[:, :kk]
+        else:
+            top = np.tile(np.arange(n_r), (len(rows), 1))
+        pick = np.zeros_like(elig)
+        np.put_along_axis(pick, top, True, axis=1)
+        pick &= elig
+        # today's owner and every rep with a relationship stay candidates when eligible
+        if has_own.any():
+            hr = np.flatnonzero(has_own)
+            pick[hr, own[has_own]] |= elig[hr, own[has_own]]
+        for j, c_ in enumerate(rows):
+            for r_ in self.rel_by_c.get(int(c_), ()):
+                if elig[j, r_]:
+                    pick[j, r_] = True
+        bi, ri = np.nonzero(pick)
+        self.arc_c.append(rows[bi])
+        self.arc_r.append(ri.astype(np.int64))
+        for p in self.arc_parts:
+            self.arc_parts[p].append(parts[p][bi, ri])
+        self.arc_dist.append(dist[bi, ri])
+
+
+def _widen(scorer: _ArcScorer, free_rows: np.ndarray, remaining_acc: np.ndarray, remaining_wl: np.ndarray,
+           load_int: np.ndarray, k: int) -> tuple[pd.DataFrame, int]:
+    """Staffing check by max flow: widen the candidates of customers the nearest reps cannot take.
+
+    Returns the arcs and how many customers were widened.
+    """
+    n_c, n_r = scorer.n_c, scorer.n_r
+    arcs = scorer.arcs()
+    widened = 0
+    for _ in range(3):
+        unmatched = np.union1d(
+            _unplaceable(arcs, free_rows, remaining_acc, n_c, n_r),
+            _unplaceable(arcs, free_rows, remaining_wl, n_c, n_r, demand=load_int),
+        )
+        counts = np.bincount(arcs["customer"], minlength=n_c)
+        need = unmatched[scorer.eligible_count[unmatched] > counts[unmatched]]
+        if len(need) == 0:
+            break
+        k = k * 4
+        widened += len(need)
+        scorer.reset(arcs.loc[~np.isin(arcs["customer"].to_numpy(), need)])
+        for s in range(0, len(need), CHUNK):
+            scorer.score(np.sort(need[s:s + CHUNK]), k if k < n_r else None)
+        arcs = scorer.arcs()
+    return arcs, widened
+
+
+ARC_COLUMNS = ["customer", "rep", *COST_PARTS, "cost_total", "distance_km", "relationship_strength",
+               "relationship_contacts"]
+
+
+def relationship_bonus(strength: np.ndarray, weight: float) -> np.ndarray:
+    """The relationship part of an arc's cost (<= 0): ``-weight * CAP * (1 - exp(-strength / CAP))``.
+
+    Grows with every contact (so, in a dispute, the stronger relationship always weighs more)
+    but never beyond ``weight * RELATIONSHIP_CAP``, so contacts alone cannot outweigh every rule.
+    """
+    s = np.maximum(np.asarray(strength, dtype=np.float64), 0.0)
+    return -weight * RELATIONSHIP_CAP * -np.expm1(-s / RELATIONSHIP_CAP)
+
+
+def _add_relationship(arcs: pd.DataFrame, rel: pd.DataFrame, weight: float) -> pd.DataFrame:
+    """Add the columns relationship (bonus), relationship_strength and relationship_contacts to arcs."""
+    ac = arcs["customer"].to_numpy(dtype=np.int64)
+    ar = arcs["rep"].to_numpy(dtype=np.int64)
+    if len(rel):
+        rel_key = pd.MultiIndex.from_arrays([rel["customer"], rel["rep"]])
+        pos = rel_key.get_indexer(pd.MultiIndex.from_arrays([ac, ar]))
+        strength = np.where(pos >= 0, rel["strength"].to_numpy()[np.maximum(pos, 0)], 0.0)
+        contacts = np.where(pos >= 0, rel["contacts"].to_numpy()[np.maximum(pos, 0)], 0)
+    else:
+        strength, contacts = np.zeros(len(arcs)), np.zeros(len(arcs), dtype=np.int64)
+    arcs = arcs.copy()
+    arcs["relationship"] = relationship_bonus(strength, weight)
+    arcs["relationship_strength"] = strength
+    arcs["relationship_contacts"] = contacts.astype(np.int64)
+    return arcs
+
+
+def customer_size(value: np.ndarray, mean_value: float) -> np.ndarray:
+    """1 + value / mean value (at most 21): bigger accounts cost more to move or to leave in the pool."""
+    return 1.0 + np.minimum(np.asarray(value, dtype=np.float64) / max(mean_value, 1e-9), 20.0)
+
+
+def pool_cost_points(tier: pd.Series, size: np.ndarray, policy: Policy) -> np.ndarray:
+    """Cost of leaving each customer in the pool: ``weights.pool * size * weights.pool_tier[tier]``.
+
+    When capacity is short the engine leaves the cheapest customers in the pool, so higher-value
+    and higher-tier customers are placed first.
+    """
+    mult = tier.map(policy.weights.pool_tier).astype("float64").fillna(1.0).to_numpy()
+    return policy.weights.pool * size * mult
+
+
+def _balance_targets(reps: pd.DataFrame, total_value: float, total_workload: float) -> tuple[np.ndarray, np.ndarray]:
+    """Each active rep's share of the book's value and workload, proportional to its account capacity."""
+    cap_acc = reps["max_accounts"].to_numpy(dtype=np.float64)
+    active = reps["active"].to_numpy(dtype=bool)
+    capw = np.where(np.isnan(cap_acc), np.nan, cap_acc)
+    fill = np.nanmean(capw[active]) if np.isfinite(capw[active]).any() else 1.0
+    capw = np.where(np.isnan(capw), fill, capw) * active
+    share = capw / capw.sum() if capw.sum() > 0 else active / max(1, active.sum())
+    return share * total_value, share * total_workload
+
+
+def _balance_terms(policy: Policy, reps: pd.DataFrame, value: np.ndarray, workload: np.ndarray,
+                   fixed_owner: np.ndarray, arc_customer: np.ndarray, value_target: np.ndarray,
+                   workload_target: np.ndarray) -> tuple[BalanceTerm, ...]:
+    """Soft balance bands on value and workload per rep.
+
+    ``value``/``workload`` cover every customer; ``fixed_owner`` is the rep of customers outside the
+    model (locked ones; in ``assign-new`` the whole book), -1 otherwise; ``arc_customer`` is the
+    customer of each model arc.
+    """
+    w, tol = policy.weights, policy.rules.balance_tolerance
+    far_tol = policy.rules.balance_far_tolerance
+    n_r = len(reps)
+    active = reps["active"].to_numpy(dtype=bool)
+    fixed_mask = fixed_owner >= 0
+    out = []
+    for name, amount, target, weight in (
+        ("value_balance", value, value_target, w.value_balance),
+        ("workload_balance", workload, workload_target, w.workload_balance),
+    ):
+        if weight <= 0:
+            continue
+        unit = max(float(amount.mean()), 1e-9) / AMOUNT_UNITS_PER_MEAN
+        amt_int = _to_int(amount / unit)
+        fixed = np.bincount(fixed_owner[fixed_mask], weights=amt_int[fixed_mask], minlength=n_r).astype(np.int64)
+        per_unit = weight * COST_SCALE / AMOUNT_UNITS_PER_MEAN
+        # two nested bands make the penalty convex: mild near the target, steep far from it
+        for suffix, band, factor in (("", tol, 1), ("_far", far_tol, FAR_BALANCE_FACTOR)):
+            out.append(BalanceTerm(
+                name=name + suffix,
+                arc_amount=amt_int[arc_customer],
+                fixed_amount=fixed,
+                lower=_to_int(np.floor(target * (1 - band) / unit)),
+                upper=_to_int(np.ceil(target * (1 + band) / unit)),
+                weight=np.where(active, round(per_unit * factor), 0).astype(np.int64),
+            ))
+    return tuple(out)
+
+
+def _prepare(customers: pd.DataFrame, reps: pd.DataFrame, policy: Policy) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customers and reps sorted by id; customers get ``workload`` filled from the tier and ``owner``."""
+    rules = policy.rules
+    cust = customers.sort_values("customer_id", kind="stable").reset_index(drop=True).copy()
+    reps = reps.sort_values("rep_id", kind="stable").reset_index(drop=True).copy()
+    rep_ids = pd.Index(reps["rep_id"])
+    tier_wl = cust["tier"].map(rules.tier_workload).astype("float64").fillna(rules.default_workload)
+    cust["workload"] = cust["workload"].astype("float64").fillna(tier_wl)
+    cust["owner"] = rep_ids.get_indexer(cust["current_owner"].where(cust["current_owner"] != "", None))
+    cust.loc[cust["current_owner"] == "", "owner"] = -1
+    return cust, reps
+
+
+def _vocabs_and_reps(cust: pd.DataFrame, reps: pd.DataFrame) -> tuple[_RepSide, tuple]:
+    vocab_ind = _vocab(set(cust["industry"]), reps["industries"])
+    vocab_prod = _vocab(set(), cust["products"], reps["products"])
+    vocab_lang = _vocab(set(cust["language"]), reps["languages"])
+    vocab_region = _vocab(set(cust["region"]) | set(reps["region"]))
+    rs = _rep_side(reps, vocab_ind, vocab_prod, vocab_lang, vocab_region)
+    return rs, (vocab_ind, vocab_prod, vocab_lang, vocab_region)
+
+
 def build_book(
     customers: pd.DataFrame,
     reps: pd.DataFrame,
@@ -241,94 +465,32 @@ def build_book(
     """
     w, rules = policy.weights, policy.rules
     warnings: list[str] = []
-    cust = customers.sort_values("customer_id", kind="stable").reset_index(drop=True).copy()
-    reps = reps.sort_values("rep_id", kind="stable").reset_index(drop=True).copy()
+    cust, reps = _prepare(customers, reps, policy)
     rep_ids = pd.Index(reps["rep_id"])
     cust_ids = pd.Index(cust["customer_id"])
     n_c, n_r = len(cust), len(reps)
-
-    tier_wl = cust["tier"].map(rules.tier_workload).astype("float64").fillna(rules.default_workload)
-    cust["workload"] = cust["workload"].astype("float64").fillna(tier_wl)
-    cust["owner"] = rep_ids.get_indexer(cust["current_owner"].where(cust["current_owner"] != "", None))
-    cust.loc[cust["current_owner"] == "", "owner"] = -1
     owner = cust["owner"].to_numpy(dtype=np.int64)
     locked = cust["locked"].to_numpy(dtype=bool) & (owner >= 0)
     forced = _forced_reasons(cust, reps, policy, as_of)
 
     value = cust["value"].to_numpy(dtype=np.float64)
-    mean_value = max(float(value.mean()), 1e-9)
-    size = 1.0 + np.minimum(value / mean_value, 20.0)  # bigger accounts cost more to move or leave
+    size = customer_size(value, float(value.mean()))
     workload = cust["workload"].to_numpy(dtype=np.float64)
 
     rel = relationship_strength(activities, cust_ids, rep_ids, policy, as_of)
-    vocab_ind = _vocab(set(cust["industry"]), reps["industries"])
-    vocab_prod = _vocab(set(), cust["products"], reps["products"])
-    vocab_lang = _vocab(set(cust["language"]), reps["languages"])
-    vocab_region = _vocab(set(cust["region"]) | set(reps["region"]))
-    rs = _rep_side(reps, vocab_ind, vocab_prod, vocab_lang, vocab_region)
-    vocab = (vocab_ind, vocab_prod, vocab_lang, vocab_region)
+    rs, vocab = _vocabs_and_reps(cust, reps)
 
     k = policy.solver.candidates
-    rel_by_c: dict[int, list[int]] = {}
-    for c_, r_ in zip(rel["customer"].to_numpy(), rel["rep"].to_numpy()):
-        rel_by_c.setdefault(int(c_), []).append(int(r_))
-
-    arc_c: list[np.ndarray] = []
-    arc_r: list[np.ndarray] = []
-    arc_parts: dict[str, list[np.ndarray]] = {p: [] for p in ("skill", "distance", "region", "tier")}
-    arc_dist: list[np.ndarray] = []
-    extra_c = np.zeros(0, dtype=np.int64)
-    blocks = [np.arange(s, min(s + CHUNK, n_c)) for s in range(0, n_c, CHUNK)]
-    owner_eligible = np.zeros(n_c, dtype=bool)
-    eligible_count = np.zeros(n_c, dtype=np.int64)
-
-    def score(rows: np.ndarray, k_: int | None) -> None:
-        elig, parts, dist = _score_block(cust.iloc[rows], rs, policy, vocab)
-        static = parts["skill"] + parts["distance"] + parts["region"] + parts["tier"]
-        static = np.where(elig, static, np.inf)
-        own = owner[rows]
-        # reclaimed customers must not go straight back to the owner that let them lapse
-        reclaimed = forced[rows] == FORCED_RECLAIMED
-        if reclaimed.any():
-            rr = np.flatnonzero(reclaimed)
-            static[rr, own[rr]] = np.inf
-            elig[rr, own[rr]] = False
-        has_own = own >= 0
-        owner_eligible[rows[has_own]] = elig[np.flatnonzero(has_own), own[has_own]]
-        eligible_count[rows] = elig.sum(axis=1)
-        kk = n_r if k_ is None else min(k_, n_r)
-        if kk < n_r:
-            top = np.argpartition(static, kk - 1, axis=1)[:, :kk]
-        else:
-            top = np.tile(np.arange(n_r), (len(rows), 1))
-        pick = np.zeros_like(elig)
-        np.put_along_axis(pick, top, True, axis=1)
-        pick &= elig
-        # today's owner and every rep with a relationship stay candidates when eligible
-        if has_own.any():
-            hr = np.flatnonzero(has_own)
-            pick[hr, own[has_own]] |= elig[hr, own[has_own]]
-        for j, c_ in enumerate(rows):
-            for r_ in rel_by_c.get(int(c_), ()):
-                if elig[j, r_]:
-                    pick[j, r_] = True
-        bi, ri = np.nonzero(pick)
-        arc_c.append(rows[bi])
-        arc_r.append(ri.astype(np.int64))
-        for p in arc_parts:
-            arc_parts[p].append(parts[p][bi, ri])
-        arc_dist.append(dist[bi, ri])
-
+    scorer = _ArcScorer(cust, rs, policy, vocab, owner, forced == FORCED_RECLAIMED, rel)
     free_rows = np.flatnonzero(~locked)
-    for blk in blocks:
+    for s in range(0, n_c, CHUNK):
+        blk = np.arange(s, min(s + CHUNK, n_c))
         rows = blk[~locked[blk]]
         if len(rows):
-            score(rows, k)
-
-    arcs = _assemble(arc_c, arc_r, arc_parts, arc_dist)
+            scorer.score(rows, k)
+    owner_eligible, eligible_count = scorer.owner_eligible, scorer.eligible_count
 
     # staffing check: can every customer be placed on these arcs by account capacity? widen where not
-    widened = 0
     cap_acc = reps["max_accounts"].to_numpy(dtype=np.float64)
     locked_count = np.bincount(owner[locked], minlength=n_r)
     remaining_acc = np.where(np.isnan(cap_acc), n_c, cap_acc - locked_count).clip(min=0).astype(np.int64)
@@ -338,23 +500,7 @@ def build_book(
     locked_wl = np.bincount(owner[locked], weights=load_int[locked], minlength=n_r)
     remaining_wl = np.where(np.isnan(cap_wl_all), load_int.sum() + 1,
                             np.floor(cap_wl_all * LOAD_SCALE) - locked_wl).clip(min=0).astype(np.int64)
-    for _ in range(3):
-        unmatched = np.union1d(
-            _unplaceable(arcs, free_rows, remaining_acc, n_c, n_r),
-            _unplaceable(arcs, free_rows, remaining_wl, n_c, n_r, demand=load_int),
-        )
-        need = unmatched[eligible_count[unmatched] > np.bincount(arcs["customer"], minlength=n_c)[unmatched]]
-        if len(need) == 0:
-            break
-        k = k * 4
-        widened += len(need)
-        keep = ~np.isin(arcs["customer"].to_numpy(), need)
-        arcs = arcs.loc[keep]
-        arc_c, arc_r, arc_dist = [arcs["customer"].to_numpy()], [arcs["rep"].to_numpy()], [arcs["distance_km"].to_numpy()]
-        arc_parts = {p: [arcs[p].to_numpy()] for p in ("skill", "distance", "region", "tier")}
-        for s in range(0, len(need), CHUNK):
-            score(np.sort(need[s:s + CHUNK]), k if k < n_r else None)
-        arcs = _assemble(arc_c, arc_r, arc_parts, arc_dist)
+    arcs, widened = _widen(scorer, free_rows, remaining_acc, remaining_wl, load_int, k)
     if widened:
         warnings.append(f"widened the candidate reps of {widened} customers where the nearest ones lacked capacity")
 
@@ -373,18 +519,14 @@ def build_book(
     arcs = arcs.sort_values(["customer", "rep"], kind="stable").reset_index(drop=True)
 
     # relationship bonus and continuity
+    arcs = _add_relationship(arcs, rel, w.relationship)
     ac = arcs["customer"].to_numpy(dtype=np.int64)
     ar = arcs["rep"].to_numpy(dtype=np.int64)
-    rel_key = pd.MultiIndex.from_arrays([rel["customer"], rel["rep"]])
-    pos = rel_key.get_indexer(pd.MultiIndex.from_arrays([ac, ar])) if len(rel) else np.full(len(arcs), -1)
-    strength = np.where(pos >= 0, rel["strength"].to_numpy()[np.maximum(pos, 0)] if len(rel) else 0.0, 0.0)
-    arcs["relationship"] = -w.relationship * np.minimum(strength, RELATIONSHIP_CAP)
-    arcs["relationship_strength"] = strength
     voluntary_owner = np.where((owner >= 0) & (forced == "") & ~locked, owner, -1)
     moved = (voluntary_owner[ac] >= 0) & (ar != voluntary_owner[ac])
     arcs["continuity"] = np.where(moved, w.continuity * size[ac], 0.0)
     arcs["cost_total"] = arcs[list(COST_PARTS)].sum(axis=1)
-    arcs = arcs[["customer", "rep", *COST_PARTS, "cost_total", "distance_km", "relationship_strength"]]
+    arcs = arcs[ARC_COLUMNS]
 
     # a valid owner that the rules no longer allow makes the move forced, not voluntary
     has_owner_arc = np.zeros(n_c, dtype=bool)
@@ -406,7 +548,7 @@ def build_book(
     fa_c = free_pos[ac[free_arcs]]
     fa_r = ar[free_arcs]
 
-    pool_points = w.pool * size
+    pool_points = pool_cost_points(cust["tier"], size, policy)
     no_arc = np.ones(n_c, dtype=bool)
     no_arc[ac] = False
     stranded = np.flatnonzero(no_arc & ~locked)
@@ -427,36 +569,12 @@ def build_book(
     count_cap = np.where(np.isnan(cap_acc), -1, np.maximum(0, cap_acc - locked_count)).astype(np.int64)
     active = reps["active"].to_numpy(dtype=bool)
 
-    # balance targets: each active rep's share of the book is proportional to its capacity
-    capw = np.where(np.isnan(cap_acc), np.nan, cap_acc)
-    fill = np.nanmean(capw[active]) if np.isfinite(capw[active]).any() else 1.0
-    capw = np.where(np.isnan(capw), fill, capw) * active
-    share = capw / capw.sum() if capw.sum() > 0 else active / max(1, active.sum())
-    value_target = share * value.sum()
-    workload_target = share * workload.sum()
-    balance = []
+    value_target, workload_target = _balance_targets(reps, value.sum(), workload.sum())
     hint = np.full(len(free), -1, dtype=np.int64)
     arc_of_owner = np.flatnonzero(ar[free_arcs] == voluntary_owner[ac[free_arcs]])
     hint[fa_c[arc_of_owner]] = arc_of_owner
-    tol = rules.balance_tolerance
-    for name, amount, target, weight in (
-        ("value_balance", value, value_target, w.value_balance),
-        ("workload_balance", workload, workload_target, w.workload_balance),
-    ):
-        if weight <= 0:
-            continue
-        unit = max(float(amount.mean()), 1e-9) / AMOUNT_UNITS_PER_MEAN
-        amt_int = _to_int(amount / unit)
-        fixed = np.bincount(owner[locked], weights=amt_int[locked], minlength=n_r).astype(np.int64)
-        per_unit = weight * COST_SCALE / AMOUNT_UNITS_PER_MEAN
-        balance.append(BalanceTerm(
-            name=name,
-            arc_amount=amt_int[ac[free_arcs]],
-            fixed_amount=fixed,
-            lower=_to_int(np.floor(target * (1 - tol) / unit)),
-            upper=_to_int(np.ceil(target * (1 + tol) / unit)),
-            weight=np.where(active, round(per_unit), 0).astype(np.int64),
-        ))
+    balance = _balance_terms(policy, reps, value, workload, np.where(locked, owner, -1), ac[free_arcs],
+                             value_target, workload_target)
 
     # reps over capacity today must shed customers; those moves are not the budget's to refuse
     capacity_moves = _capacity_moves(voluntary_owner, load_int, count_cap, load_cap, n_r)
@@ -480,7 +598,129 @@ def build_book(
         balance=tuple(balance),
     )
     return Book(cust, reps, arcs, problem, free, free_arcs, pool_points, value_target, workload_target,
-                widened, capacity_moves, tuple(warnings))
+                widened, capacity_moves, tuple(warnings), as_of, rules.relationship_window_days)
+
+
+def build_new_book(
+    book: pd.DataFrame,
+    reps: pd.DataFrame,
+    new: pd.DataFrame,
+    activities: pd.DataFrame | None,
+    policy: Policy,
+    as_of: dt.date,
+) -> Book:
+    """The problem of placing new customers into today's ownership without moving anyone else.
+
+    Same scoring as ``build_book``: candidate arcs of the new customers only, on the cost model of
+    the whole book (value sizes and balance units over book and new customers alike); each rep's
+    capacities are reduced by today's book (accounts and workload), and the balance bands count
+    today's book as a fixed amount.
+
+    Parameters
+    ----------
+    book, reps, new
+        Validated customers (today's book), reps, and new customers (no owner, ids not in the book).
+
+    Returns
+    -------
+    Book
+        Over the new customers only (``customers`` holds them, sorted by id, status "pool").
+
+    Raises
+    ------
+    PolicyError
+        When a new customer has no eligible rep and the policy forbids the pool.
+    """
+    w, rules = policy.weights, policy.rules
+    warnings: list[str] = []
+    everyone = pd.concat([book, new], ignore_index=True)
+    is_new = np.r_[np.zeros(len(book), dtype=bool), np.ones(len(new), dtype=bool)]
+    everyone["_new"] = is_new
+    cust_all, reps = _prepare(everyone, reps, policy)
+    is_new = cust_all.pop("_new").to_numpy(dtype=bool)
+    n_r = len(reps)
+    value_all = cust_all["value"].to_numpy(dtype=np.float64)
+    workload_all = cust_all["workload"].to_numpy(dtype=np.float64)
+    owner_all = cust_all["owner"].to_numpy(dtype=np.int64)
+    load_all = _to_int(np.ceil(workload_all * LOAD_SCALE - 1e-9))
+    size_all = customer_size(value_all, float(value_all.mean()))
+
+    new_pos = np.flatnonzero(is_new)
+    cust = cust_all.iloc[new_pos].reset_index(drop=True)
+    n_c = len(cust)
+    owner = np.full(n_c, -1, dtype=np.int64)
+    cust["owner"] = owner
+    load_int = load_all[new_pos]
+    cust_ids = pd.Index(cust["customer_id"])
+    rep_ids = pd.Index(reps["rep_id"])
+    acts = None
+    if activities is not None and len(activities):
+        acts = activities.loc[activities["customer_id"].isin(cust_ids)]
+    rel = relationship_strength(acts, cust_ids, rep_ids, policy, as_of)
+    rs, vocab = _vocabs_and_reps(cust, reps)
+
+    # today's book uses capacity: what is left is the room for new customers
+    held = owner_all >= 0
+    count_today = np.bincount(owner_all[held], minlength=n_r)
+    load_today = np.bincount(owner_all[held], weights=load_all[held], minlength=n_r)
+    cap_acc = reps["max_accounts"].to_numpy(dtype=np.float64)
+    cap_wl = reps["max_workload"].to_numpy(dtype=np.float64)
+    count_cap = np.where(np.isnan(cap_acc), -1, np.maximum(0, cap_acc - count_today)).astype(np.int64)
+    load_cap = np.where(np.isnan(cap_wl), -1,
+                        np.maximum(0, np.floor(cap_wl * LOAD_SCALE) - load_today)).astype(np.int64)
+
+    k = policy.solver.candidates
+    scorer = _ArcScorer(cust, rs, policy, vocab, owner, np.zeros(n_c, dtype=bool), rel)
+    for s in range(0, n_c, CHUNK):
+        scorer.score(np.arange(s, min(s + CHUNK, n_c)), k)
+    remaining_acc = np.where(count_cap < 0, n_c, count_cap)
+    remaining_wl = np.where(load_cap < 0, load_int.sum() + 1, load_cap)
+    arcs, widened = _widen(scorer, np.arange(n_c), remaining_acc, remaining_wl, load_int, k)
+    if widened:
+        warnings.append(f"widened the candidate reps of {widened} new customers where the nearest ones lacked room")
+    arcs = arcs.sort_values(["customer", "rep"], kind="stable").reset_index(drop=True)
+    arcs = _add_relationship(arcs, rel, w.relationship)
+    arcs["continuity"] = 0.0  # a new customer has no owner to lose
+    arcs["cost_total"] = arcs[list(COST_PARTS)].sum(axis=1)
+    arcs = arcs[ARC_COLUMNS]
+    ac = arcs["customer"].to_numpy(dtype=np.int64)
+    ar = arcs["rep"].to_numpy(dtype=np.int64)
+
+    no_arc = np.ones(n_c, dtype=bool)
+    no_arc[ac] = False
+    stranded = np.flatnonzero(no_arc)
+    if not rules.allow_pool and len(stranded):
+        ids = ", ".join(cust["customer_id"].iloc[stranded[:5]])
+        more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
+        raise PolicyError(
+            f"{len(stranded)} new customers have no eligible rep ({ids}{more}) and rules.allow_pool is false; "
+            "allow the pool, or relax region_mode, min_level or require_language"
+        )
+    if len(stranded):
+        warnings.append(f"{len(stranded)} new customers have no eligible rep and stay in the pool")
+
+    size = size_all[new_pos]
+    pool_points = pool_cost_points(cust["tier"], size, policy)
+    value_target, workload_target = _balance_targets(reps, value_all.sum(), workload_all.sum())
+    balance = _balance_terms(policy, reps, value_all, workload_all, np.where(is_new, -1, owner_all),
+                             new_pos[ac], value_target, workload_target)
+    cust["status"] = "pool"
+    cust["forced_reason"] = ""
+    problem = ArcProblem(
+        n_customers=n_c,
+        n_reps=n_r,
+        arc_customer=ac,
+        arc_rep=ar,
+        arc_cost=_to_int(arcs["cost_total"].to_numpy() * COST_SCALE),
+        arc_load=load_int[ac],
+        load_capacity=load_cap,
+        count_capacity=count_cap,
+        pool_cost=_to_int(pool_points * COST_SCALE) if rules.allow_pool else None,
+        balance=balance,
+    )
+    return Book(cust, reps, arcs, problem, np.arange(n_c, dtype=np.int64), np.arange(len(arcs), dtype=np.int64),
+                pool_points, value_target, workload_target, widened, 0, tuple(warnings), as_of,
+                rules.relationship_window_days)
 
 
 def _capacity_moves(owner: np.ndarray, load: np.ndarray, count_cap: np.ndarray, load_cap: np.ndarray,
@@ -556,4 +796,4 @@ def distance_matrix_km(c_lat, c_lon, r_lat, r_lon) -> np.ndarray:
                          np.asarray(r_lon)[None, :])
 
 
-__all__ = ["Book", "build_book", "relationship_strength", "COST_PARTS", "COST_SCALE", "math"]
+__all__ = ["Book", "build_book", "build_new_book", "relationship_strength", "COST_PARTS", "COST_SCALE", "math"]

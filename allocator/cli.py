@@ -96,6 +96,40 @@ def run_command(
         typer.echo(result.summary_text(), err=True)
 
 
+@app.command("assign-new")
+def assign_new_command(
+    customers: Annotated[Path, typer.Option("--customers", help="Today's book (CSV or Parquet); nobody in it moves.")],
+    reps: RepsOpt,
+    new: Annotated[Path, typer.Option("--new", help="New customers (CSV or Parquet), columns as customers.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder to write (replaced atomically).")],
+    activities: ActivitiesOpt = None,
+    config: Annotated[Optional[Path], typer.Option("--config", help="Policy and weights (TOML).")] = None,
+    time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Solve time limit in seconds.")] = None,
+    as_of: Annotated[Optional[str], typer.Option("--as-of", help="Today's date for date rules, YYYY-MM-DD.")] = None,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Place new customers into today's ownership without moving anyone else.
+
+    Example: allocator assign-new --customers crm/customers.csv --reps crm/reps.csv
+    --new crm/new_leads.csv --out runs/new-2026-11-30-1400
+    """
+    from .api import assign_new
+    from .policy import Policy
+
+    log = _logger(quiet)
+    try:
+        as_of_date = _parse_date(as_of)
+        policy = Policy.from_toml(config) if config else Policy()
+        policy = policy.with_overrides(time_limit_seconds=time_limit)
+        result = assign_new(customers, reps, new, activities, policy=policy, as_of=as_of_date, log=log)
+        result.write(out, log=log)
+    except AllocatorError as exc:
+        _fail(exc, debug)
+    if not quiet:
+        typer.echo(result.summary_text(), err=True)
+
+
 def _parse_date(text: str | None) -> dt.date | None:
     if text is None:
         return None
@@ -167,7 +201,7 @@ def explain_command(
     """
     import pandas as pd
 
-    from .explain import explain_customer
+    from .explain import explain_customer, worked_by_text
 
     try:
         assignments = _read_run_file(run_dir, "assignments.parquet")
@@ -179,7 +213,10 @@ def explain_command(
     except AllocatorError as exc:
         _fail(exc, debug)
     row = assignments.loc[assignments["customer_id"] == customer_id].iloc[0]
-    typer.echo(f"customer {customer_id}: {row['previous_rep_id'] or 'pool'} → {row['rep_id'] or 'pool'} ({row['reason']})")
+    worked = worked_by_text(candidates, customer_id)
+    worked = f"; worked by {worked}" if worked else ""  # recent contacts, strongest relationship first
+    typer.echo(f"customer {customer_id}: {row['previous_rep_id'] or 'pool'} → {row['rep_id'] or 'pool'} "
+               f"({row['reason']}){worked}")
     if table.empty:
         typer.echo("no eligible rep: the customer stays in the pool")
         return

@@ -22,6 +22,8 @@ REASON_NO_ELIGIBLE = "no eligible rep"
 REASON_NO_CAPACITY = "no capacity"
 REASON_OVER_CAPACITY = "over capacity"
 REASON_BALANCE = "balance"
+REASON_RELATIONSHIP = "relationship"
+REASON_NEW = "new customer"
 PART_REASON = {
     "skill": "skill fit",
     "distance": "distance",
@@ -32,7 +34,7 @@ PART_REASON = {
 
 ASSIGNMENT_COLUMNS = [
     "customer_id", "rep_id", "previous_rep_id", "moved", "reason", "value", "tier",
-    *[f"cost_{p}" for p in COST_PARTS], "cost_total", "distance_km", "previous_distance_km",
+    *[f"cost_{p}" for p in COST_PARTS], "cost_total", "distance_km", "previous_distance_km", "last_activity",
 ]
 MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision"]
 
@@ -97,7 +99,19 @@ def build_assignments(book: Book, result: EngineResult) -> pd.DataFrame:
     dist = arcs["distance_km"].to_numpy(dtype=np.float64)
     out["distance_km"] = take(dist, rows, np.nan)
     out["previous_distance_km"] = _owner_distance(book)
+    out["last_activity"] = ownership_dates(cust["last_activity"], moved & (rep_pos >= 0), book.as_of)
     return out[ASSIGNMENT_COLUMNS]
+
+
+def ownership_dates(last_activity: pd.Series, new_owner: np.ndarray, as_of) -> np.ndarray:
+    """``last_activity`` to write back with the new ownership: the run date where a customer gets a
+    new owner (its reclaim clock starts then, as when a rep claims a customer from the pool),
+    unchanged elsewhere. Without this a reclaimed customer would be reclaimed again by the next
+    run with the same date."""
+    out = pd.to_datetime(last_activity).to_numpy(dtype="datetime64[ns]").copy()
+    if as_of is not None:
+        out[np.asarray(new_owner, dtype=bool)] = np.datetime64(pd.Timestamp(as_of).to_datetime64(), "ns")
+    return out
 
 
 def _owner_distance(book: Book) -> np.ndarray:
@@ -130,7 +144,9 @@ def move_reasons(book: Book, rows: np.ndarray, rep_pos: np.ndarray) -> np.ndarra
     in_pool = rep_pos < 0
     reason[in_pool & (n_arcs == 0)] = REASON_NO_ELIGIBLE
     reason[in_pool & (n_arcs > 0)] = REASON_NO_CAPACITY
-    reason[(~in_pool) & (owner < 0)] = REASON_FROM_POOL
+    from_pool = np.flatnonzero((~in_pool) & (owner < 0))
+    reason[from_pool] = REASON_FROM_POOL
+    reason[from_pool[_relationship_decides(arcs, from_pool, rows[from_pool])]] = REASON_RELATIONSHIP
     moved = rep_pos != owner
     is_forced = moved & (forced != "")
     reason[is_forced] = forced[is_forced]
@@ -150,6 +166,41 @@ def move_reasons(book: Book, rows: np.ndarray, rep_pos: np.ndarray) -> np.ndarra
         code = np.where(best_gain > 1e-9, code, np.where(over[owner[vol]], REASON_OVER_CAPACITY, REASON_BALANCE))
         reason[vol] = code
     return reason
+
+
+def _relationship_decides(arcs: pd.DataFrame, customers: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """Per customer, whether the chosen rep won on its relationship: it has one, and without the
+    relationship part another candidate would have cost as little or less."""
+    if len(customers) == 0:
+        return np.zeros(0, dtype=bool)
+    rel = arcs["relationship"].to_numpy()
+    base = arcs["cost_total"].to_numpy() - rel
+    has_rel = rel[chosen] < 0
+    sub = np.flatnonzero(np.isin(arcs["customer"].to_numpy(), customers[has_rel]))
+    sub = sub[~np.isin(sub, chosen)]
+    other_min = pd.Series(base[sub]).groupby(arcs["customer"].to_numpy()[sub]).min()
+    best_other = other_min.reindex(customers).to_numpy()
+    return has_rel & (best_other <= base[chosen] + 1e-9)
+
+
+def _worked_by(book: Book, customers: np.ndarray) -> list[str]:
+    """Per customer, the reps that worked it, strongest first, e.g. "R0012: 12 contacts in 365 days, R0031: 3"
+    ('' when fewer than two reps did: then there is no dispute to explain)."""
+    arcs = book.arcs
+    if "relationship_contacts" not in arcs or len(customers) == 0:
+        return [""] * len(customers)
+    worked = arcs.loc[(arcs["relationship_contacts"] > 0) & arcs["customer"].isin(customers)]
+    worked = worked.sort_values(["customer", "relationship_strength", "rep"], ascending=[True, False, True])
+    rep_ids = book.reps["rep_id"].to_numpy(dtype=object)
+    text: dict[int, str] = {}
+    for c, grp in worked.groupby("customer", sort=False):
+        if len(grp) < 2:
+            continue
+        counts = grp["relationship_contacts"].to_numpy()
+        reps_ = rep_ids[grp["rep"].to_numpy()]
+        first = f"{reps_[0]}: {counts[0]} contacts in {book.relationship_window_days} days"
+        text[int(c)] = ", ".join([first] + [f"{r}: {n}" for r, n in zip(reps_[1:], counts[1:])])
+    return [text.get(int(c), "") for c in customers]
 
 
 def _over_capacity_before(book: Book) -> np.ndarray:
@@ -181,12 +232,13 @@ def build_moves(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
     rep_ind = book.reps["industries"].to_numpy(dtype=object)
     covers = [bool(ind) and p >= 0 and ind in rep_ind[p] for ind, p in zip(industry, new_pos)]
     last = cust["last_activity"].to_numpy()[idx]
+    worked = _worked_by(book, idx)
     expl = [
         _explain_move(*args)
         for args in zip(
             mv["previous_rep_id"], mv["rep_id"], mv["reason"], mv["tier"], mv["distance_km"],
             mv["previous_distance_km"], mv["cost_continuity"], mv["cost_relationship"], industry, covers,
-            last, delta,
+            last, delta, worked,
         )
     ]
     out = pd.DataFrame({
@@ -207,7 +259,8 @@ def _fmt_km(x: float) -> str:
 
 
 def _explain_move(frm: str, to: str, reason: str, tier: str, dist: float, prev_dist: float, continuity: float,
-                  relationship: float, industry: str, covers: bool, last_activity, delta: float) -> str:
+                  relationship: float, industry: str, covers: bool, last_activity, delta: float,
+                  worked: str = "") -> str:
     """Plain words: why this customer leaves its owner, what it gains and what it costs."""
     bits: list[str] = []
     frm_txt = frm or "the pool"
@@ -219,6 +272,8 @@ def _explain_move(frm: str, to: str, reason: str, tier: str, dist: float, prev_d
         bits.append(f"{frm} no longer meets the rules for this customer")
     elif reason == REASON_FROM_POOL:
         bits.append("unowned customer placed")
+    elif reason == REASON_RELATIONSHIP and not frm:
+        bits.append(f"unowned customer placed with the strongest relationship ({to})")
     elif reason == REASON_NO_CAPACITY:
         bits.append("no eligible rep has room; goes to the pool")
     elif reason == REASON_NO_ELIGIBLE:
@@ -230,7 +285,9 @@ def _explain_move(frm: str, to: str, reason: str, tier: str, dist: float, prev_d
             bits.append(f"travel {_fmt_km(dist)}")
         if covers:
             bits.append(f"{to} covers {industry}")
-        if relationship < 0:
+        if worked:
+            bits.append(f"worked by {worked}")
+        elif relationship < 0:
             bits.append(f"{to} has a recent relationship (bonus {-relationship:.1f})")
     if frm and continuity > 0:
         bits.append(f"gives up continuity of a {tier} account (cost {continuity:.1f})")
@@ -282,6 +339,23 @@ def build_rep_books(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def pool_report(customers: pd.DataFrame, assignments: pd.DataFrame, reason: str) -> list[dict]:
+    """Customers left in the pool for ``reason``, by region and tier: who lacked how much capacity.
+
+    ``customers`` has customer_id, region, tier, value and workload (filled). Returns a list of
+    {region, tier, customers, value, workload}, largest value first.
+    """
+    pool = assignments.loc[(assignments["rep_id"] == "") & (assignments["reason"] == reason), ["customer_id"]]
+    if pool.empty:
+        return []
+    df = pool.merge(customers[["customer_id", "region", "tier", "value", "workload"]], on="customer_id")
+    g = df.groupby(["region", "tier"], as_index=False, sort=True).agg(
+        customers=("customer_id", "size"), value=("value", "sum"), workload=("workload", "sum"))
+    g = g.sort_values(["value", "region", "tier"], ascending=[False, True, True], kind="stable")
+    return [{"region": r, "tier": t, "customers": int(n), "value": round(float(v), 2), "workload": round(float(w), 2)}
+            for r, t, n, v, w in g[["region", "tier", "customers", "value", "workload"]].itertuples(index=False)]
+
+
 def balance_figures(reps_table: pd.DataFrame, tolerance: float) -> dict[str, float | int]:
     """Spread of the books across active reps, before and after, relative to each rep's target."""
     act = reps_table.loc[reps_table["active"].astype(bool)]
@@ -306,7 +380,7 @@ def candidate_table(book: Book) -> pd.DataFrame:
         "customer_id": book.customers["customer_id"].to_numpy(dtype=object)[arcs["customer"].to_numpy()],
         "rep_id": book.reps["rep_id"].to_numpy(dtype=object)[arcs["rep"].to_numpy()],
     })
-    for col in (*COST_PARTS, "cost_total", "distance_km", "relationship_strength"):
+    for col in (*COST_PARTS, "cost_total", "distance_km", "relationship_strength", "relationship_contacts"):
         out[col] = arcs[col].to_numpy()
     return out
 
@@ -324,7 +398,21 @@ def explain_customer(candidates: pd.DataFrame, assignments: pd.DataFrame, custom
     arcs["chosen"] = arcs["rep_id"] == chosen
     arcs = arcs.sort_values(["chosen", "cost_total", "rep_id"], ascending=[False, True, True], kind="stable")
     cols = ["rep_id", "chosen", *COST_PARTS, "cost_total", "distance_km"]
+    if "relationship_contacts" in arcs:  # runs written before contacts were recorded lack it
+        arcs["contacts"] = arcs["relationship_contacts"]
+        cols.append("contacts")
     return arcs[cols].head(top + 1).reset_index(drop=True)
+
+
+def worked_by_text(candidates: pd.DataFrame, customer_id: str) -> str:
+    """Who worked this customer, strongest relationship first: "R0012: 12 contacts, R0031: 3" ('' if nobody)."""
+    if "relationship_contacts" not in candidates:
+        return ""
+    arcs = candidates.loc[(candidates["customer_id"] == customer_id) & (candidates["relationship_contacts"] > 0)]
+    arcs = arcs.sort_values(["relationship_strength", "rep_id"], ascending=[False, True], kind="stable")
+    parts = [f"{r}: {n}" + (" contacts" if i == 0 else "")
+             for i, (r, n) in enumerate(zip(arcs["rep_id"], arcs["relationship_contacts"]))]
+    return ", ".join(parts)
 
 
 def points(x: float | int | None) -> float | None:

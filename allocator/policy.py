@@ -16,6 +16,10 @@ from .errors import InputError, Issue
 REGION_MODES = ("hard", "soft", "ignore")
 
 
+def _default_pool_tier() -> dict[str, float]:
+    return {"strategic": 3.0, "key": 2.0, "standard": 1.0}
+
+
 @dataclass(frozen=True, slots=True)
 class Weights:
     """Weights of the soft terms, in cost points (one point ~ one average customer's move).
@@ -29,7 +33,10 @@ class Weights:
     workload_balance: per average customer's workload outside the band.
     tier: per seniority level the rep lies below the tier's preferred level.
     relationship: bonus (negative cost) per unit of relationship strength from recent activities.
-    pool: cost of leaving a customer in the pool, times (1 + value / mean value).
+    pool: cost of leaving a customer in the pool, times (1 + value / mean value) and times the
+        tier's pool_tier factor; when capacity is short the cheapest stay in the pool, so
+        higher-value and higher-tier customers are placed first.
+    pool_tier: factor on the pool cost per tier (an unlisted tier counts 1.0).
     """
 
     continuity: float = 2.0
@@ -41,9 +48,15 @@ class Weights:
     tier: float = 0.5
     relationship: float = 1.0
     pool: float = 50.0
+    pool_tier: dict[str, float] = field(default_factory=_default_pool_tier)
 
     def __post_init__(self) -> None:
+        for tier, v in self.pool_tier.items():
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
+                raise ValueError(f"weights.pool_tier.{tier} must be a number >= 0, got {v!r}")
         for f in fields(self):
+            if f.name == "pool_tier":
+                continue
             v = getattr(self, f.name)
             if not isinstance(v, (int, float)) or isinstance(v, bool) or v < 0:
                 raise ValueError(f"weights.{f.name} must be a number >= 0, got {v!r}")
@@ -68,8 +81,10 @@ class Rules:
     move_budget: most voluntary moves per run (-1 = no limit). Forced moves (owner inactive,
         reclaimed, owner no longer eligible) never count.
     max_moves_per_rep: most voluntary moves into, and out of, any one rep (-1 = no limit).
-    reclaim_after_days: customers with no follow-up for this many days lose their owner
-        (0 = off).
+    reclaim_after_days: customers (not locked) whose last_activity is this many days or more
+        before the run date, or empty, lose their owner and are placed with that owner excluded
+        (0 = off). A run writes last_activity = the run date for every customer it gives a new
+        owner, so writing its ownership back and re-running proposes no further reclaim.
     region_mode: "hard" (only reps of the customer's region), "soft" (cost weights.region),
         or "ignore".
     min_level: minimum rep level per tier (hard).
@@ -78,6 +93,8 @@ class Rules:
     allow_pool: customers no rep can take stay in the pool; if false that is an error.
     balance_tolerance: half-width of the balance band around each rep's target, as a
         fraction of the target (targets are proportional to capacity).
+    balance_far_tolerance: beyond this fraction of the target the balance weights apply five
+        times over, so a book far off its target is evened out before small deviations are.
     tier_workload: default workload (hours per month) by tier when a customer has none.
     default_workload: workload of customers with no workload and an unlisted tier.
     relationship_half_life_days: an activity's weight halves every this many days.
@@ -93,6 +110,7 @@ class Rules:
     require_language: bool = True
     allow_pool: bool = True
     balance_tolerance: float = 0.10
+    balance_far_tolerance: float = 0.50
     tier_workload: dict[str, float] = field(default_factory=_default_tier_workload)
     default_workload: float = 3.0
     relationship_half_life_days: float = 90.0
@@ -109,6 +127,8 @@ class Rules:
             raise ValueError(f"rules.reclaim_after_days must be an integer >= 0, got {self.reclaim_after_days!r}")
         if not 0 <= self.balance_tolerance < 1:
             raise ValueError(f"rules.balance_tolerance must be in [0, 1), got {self.balance_tolerance!r}")
+        if not self.balance_tolerance <= self.balance_far_tolerance:
+            raise ValueError(f"rules.balance_far_tolerance must be >= balance_tolerance, got {self.balance_far_tolerance!r}")
         for tier, lvl in self.min_level.items():
             if not isinstance(lvl, int) or not 1 <= lvl <= 5:
                 raise ValueError(f"rules.min_level.{tier} must be an integer 1..5, got {lvl!r}")
@@ -220,6 +240,24 @@ class Policy:
                 out += [f"{_toml_key(tk)} = {_toml_value(tv)}" for tk, tv in table.items()]
                 out.append("")
         return "\n".join(out)
+
+    def with_weights(self, **weights: float) -> "Policy":
+        """A copy with some weights changed, e.g. ``policy.with_weights(continuity=5)``."""
+        return dataclasses.replace(self, weights=dataclasses.replace(self.weights, **weights))
+
+    def with_rules(self, **rules: Any) -> "Policy":
+        """A copy with some rules changed, e.g. ``policy.with_rules(move_budget=100)``."""
+        return dataclasses.replace(self, rules=dataclasses.replace(self.rules, **rules))
+
+    def with_solver(self, **solver: Any) -> "Policy":
+        """A copy with some solver settings changed, e.g. ``policy.with_solver(deterministic_time=2)``."""
+        return dataclasses.replace(self, solver=dataclasses.replace(self.solver, **solver))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the policy as a TOML config (every key), loadable with ``from_toml``."""
+        path = Path(path)
+        path.write_text(self.to_toml(), encoding="utf-8")
+        return path
 
     def with_overrides(self, *, time_limit_seconds: float | None = None, seed: int | None = None) -> "Policy":
         """A copy with CLI overrides applied (never mutates)."""

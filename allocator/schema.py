@@ -7,6 +7,8 @@ with its file, row and column.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import re
 from collections.abc import Collection
@@ -48,6 +50,15 @@ def duplicate_id(value: str, first_row: int) -> str:
 def unknown_rep(rep_id: str, reps_file: str) -> str:
     """The message of a current_owner that is not a rep."""
     return f'unknown rep "{rep_id}" (not in {reps_file})'
+
+
+def id_in_book(customer_id: str, book_file: str, book_row: int) -> str:
+    """The message of a new customer whose id is already in the book."""
+    return (f'"{customer_id}" is already in the book ({book_file} row {book_row}); '
+            "a new customer needs an id of its own")
+
+
+NEW_HAS_OWNER = "a new customer has no owner yet; leave current_owner empty (customers with an owner belong in the book)"
 
 
 def ignored_activities(file: str, n_ignored: int, n_rows: int) -> str:
@@ -289,6 +300,58 @@ def validate_activities(
         rows = rows[keep]
     frame, _, issues = _parse_frame(raw.name, source, rows, ACTIVITIES)
     return frame, issues, warnings
+
+
+def validate_with_new(customers: RawTable, reps: RawTable, new: RawTable,
+                      activities: RawTable | None = None) -> tuple[Inputs, pd.DataFrame]:
+    """Check today's book, the reps and a table of new customers (same columns as customers).
+
+    New customers must have ids not in the book and no current_owner; activities may name
+    book or new customers.
+
+    Returns
+    -------
+    (Inputs of the book, the new customers typed like ``CUSTOMERS``)
+
+    Raises
+    ------
+    InputError
+        Carrying every problem found in any table, sorted by file, row and column.
+    """
+    rep_frame, issues, warnings = validate_reps(reps)
+    rep_ids = _known_ids(reps, "rep_id", rep_frame)
+    book, book_rows, book_issues = _parse_table(customers, CUSTOMERS)
+    issues += book_issues
+    if rep_ids is not None and "current_owner" in customers.frame.columns:
+        owners = book["current_owner"]
+        for i in np.flatnonzero((owners != "").to_numpy() & ~_isin(owners, rep_ids)):
+            issues.append(Issue(customers.name, int(book_rows[i]), "current_owner", unknown_rep(owners.iat[i], reps.name)))
+    # no new customers is a quiet hour, not a failed export: nothing is replaced
+    fresh, new_rows, new_issues = _parse_table(new, dataclasses.replace(CUSTOMERS, allow_empty=True))
+    issues += new_issues
+    if "customer_id" in new.frame.columns and "customer_id" in customers.frame.columns:
+        first_row = dict(zip(book["customer_id"].iloc[::-1], book_rows[::-1]))
+        for i, cid in enumerate(fresh["customer_id"]):
+            if cid and cid in first_row:
+                issues.append(Issue(new.name, int(new_rows[i]), "customer_id",
+                                    id_in_book(cid, customers.name, int(first_row[cid]))))
+    if "current_owner" in new.frame.columns:
+        for i in np.flatnonzero((fresh["current_owner"] != "").to_numpy()):
+            issues.append(Issue(new.name, int(new_rows[i]), "current_owner", NEW_HAS_OWNER))
+    files = {"customers": customers.name, "reps": reps.name, "new": new.name}
+    if activities is None:
+        activity_frame = empty_frame(ACTIVITIES)
+    else:
+        ids = None
+        if "customer_id" in customers.frame.columns and "customer_id" in new.frame.columns:
+            ids = (set(book["customer_id"]) | set(fresh["customer_id"])) - {""}
+        activity_frame, activity_issues, activity_warnings = validate_activities(activities, ids, rep_ids)
+        issues += activity_issues
+        warnings += activity_warnings
+        files["activities"] = activities.name
+    if issues:
+        raise InputError(issues)
+    return Inputs(book, rep_frame, activity_frame, files, tuple(warnings)), fresh
 
 
 def empty_frame(spec: TableSpec) -> pd.DataFrame:

@@ -19,7 +19,7 @@ DATA = Path(__file__).parent / "data"
 RUN_FILES = {"assignments.parquet", "moves.csv", "reps.csv", "summary.json", "report.html",
              "candidates.parquet", "config.toml"}
 FAST_CONFIG = "[solver]\ntime_limit_seconds = 5\ndeterministic_time = 1\n"
-WEIGHT_KEYS = "continuity, skill, distance, region, value_balance, workload_balance, tier, relationship, pool"
+WEIGHT_KEYS = "continuity, skill, distance, region, value_balance, workload_balance, tier, relationship, pool, pool_tier"
 
 
 def _bench_dir() -> Path | None:
@@ -286,7 +286,7 @@ def command_paths() -> list[list[str]]:
 
 def test_every_command_is_known() -> None:
     """The CLI has the commands the README documents (guards the parametrized help test)."""
-    assert sorted(" ".join(p) for p in command_paths()) == ["bench", "bench gap", "explain", "generate", "run", "validate"]
+    assert sorted(" ".join(p) for p in command_paths()) == ["assign-new", "bench", "bench gap", "explain", "generate", "run", "validate"]
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
