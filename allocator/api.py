@@ -27,6 +27,7 @@ from .explain import (
     build_moves,
     build_rep_books,
     candidate_table,
+    REASON_APPROVED,
     REASON_KEPT,
     REASON_LOCKED,
     REASON_NEW,
@@ -35,7 +36,8 @@ from .explain import (
     pool_report,
 )
 from .io import RawTable, read_table, write_run
-from .policy import Policy
+from .ledger import compare_with_review, review_constraints
+from .policy import Policy, Weights
 from .schema import Inputs, validate, validate_with_new
 
 Log = Callable[[str], None]
@@ -189,6 +191,8 @@ def plan(
     policy: Policy | None = None,
     as_of: dt.date | str | None = None,
     log: Log = _quiet,
+    weights: Weights | None = None,
+    decisions: TableLike | None = None,
 ) -> Plan:
     """Plan ownership for a whole book.
 
@@ -203,6 +207,11 @@ def plan(
         "Today" for date rules (reclaim, relationship recency); default: the current date.
     log
         Receives one line per stage (the CLI prints them to stderr).
+    weights
+        Overrides ``policy.weights`` (handy when sweeping weights in a notebook).
+    decisions
+        A reviewed moves.csv of an earlier run on this book: approved moves are pinned (applied
+        and locked), rejected ones forbidden, and the rest of the book is planned again.
 
     Raises
     ------
@@ -213,6 +222,8 @@ def plan(
     """
     t_start = time.perf_counter()
     policy = policy or Policy()
+    if weights is not None:
+        policy = dataclasses.replace(policy, weights=weights)
     as_of = _as_date(as_of)
     stages: dict[str, float] = {}
 
@@ -232,7 +243,13 @@ def plan(
         log(f"warning: {w}")
 
     t = time.perf_counter()
-    book = build_book(inputs.customers, inputs.reps, inputs.activities, policy, as_of)
+    review = None
+    if decisions is not None:
+        review = review_constraints(inputs.customers, decisions)
+        inputs = dataclasses.replace(inputs, customers=review.customers)
+        log(f"review: {len(review.pinned)} approved moves pinned, {len(review.forbidden)} rejected moves forbidden")
+    book = build_book(inputs.customers, inputs.reps, inputs.activities, policy, as_of,
+                      forbidden=review.forbidden if review else None)
     stages["candidates"] = time.perf_counter() - t
     log(f"candidates: {len(book.arcs)} arcs ({len(book.arcs) / max(1, len(book.customers)):.1f} per customer) "
         f"in {stages['candidates']:.2f} s")
@@ -252,14 +269,23 @@ def plan(
 
     t = time.perf_counter()
     assignments = build_assignments(book, result)
-    moves = build_moves(book, assignments)
+    if review is not None and review.pinned:
+        assignments.loc[assignments["customer_id"].isin(review.pinned), "reason"] = REASON_APPROVED
     rep_books = build_rep_books(book, assignments)
+    moves = build_moves(book, assignments, rep_books, policy.rules.approval_tiers)
     candidates = candidate_table(book)
     stages["explain"] = time.perf_counter() - t
     log(f"explain: {len(moves)} moves in {stages['explain']:.2f} s")
 
     summary = _summary(book, result, assignments, moves, rep_books, policy, as_of, stages, checksums,
                        inputs.warnings + book.warnings, time.perf_counter() - t_start)
+    summary["review"] = None
+    if review is not None:
+        # the new proposal says which moves are what the manager already saw and which are new
+        moves["vs_review"] = compare_with_review(moves, review)
+        counts = moves["vs_review"].value_counts()
+        summary["review"] = {"approved_pinned": len(review.pinned), "rejected_forbidden": len(review.forbidden),
+                             **{f"moves_{k}": int(counts.get(k, 0)) for k in ("same", "changed", "new")}}
     customers_xy = book.customers[["customer_id", "lat", "lon"]]
     return Plan(assignments, moves, rep_books, summary, policy, candidates, customers_xy, result)
 
@@ -344,6 +370,8 @@ def _summary(book: Book, result: EngineResult, assignments: pd.DataFrame, moves:
         "n_voluntary_moves": int(len(moves) - n_forced - from_pool),
         "move_budget": None if budget < 0 else budget,
         "capacity_moves_allowance": int(book.capacity_moves),
+        "n_needs_approval": int(moves["needs_approval"].sum()) if len(moves) else 0,
+        "n_move_groups": int(moves.loc[moves["group"] != "", "group"].nunique()) if len(moves) else 0,
         "value_moved": round(float(moves["value"].sum()), 2) if len(moves) else 0.0,
         "n_arcs": int(len(book.arcs)),
         "n_widened": int(book.widened),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -234,13 +235,16 @@ class _ArcScorer:
     The one place candidate arcs are chosen, for the nightly book (``build_book``) and for new
     customers between nights (``build_new_book``): the ``k`` cheapest eligible reps by static
     cost, today's owner when eligible, and every eligible rep with a relationship. Customers in
-    ``exclude_owner`` (reclaimed) may not go back to today's owner.
+    ``exclude_owner`` (reclaimed) may not go back to today's owner; ``forbidden`` (customer
+    position → rep positions) are pairs a manager rejected in review.
     """
 
     def __init__(self, cust: pd.DataFrame, rs: _RepSide, policy: Policy, vocab: tuple, owner: np.ndarray,
-                 exclude_owner: np.ndarray, rel: pd.DataFrame) -> None:
+                 exclude_owner: np.ndarray, rel: pd.DataFrame,
+                 forbidden: dict[int, list[int]] | None = None) -> None:
         self.cust, self.rs, self.policy, self.vocab = cust, rs, policy, vocab
         self.owner, self.exclude_owner = owner, exclude_owner
+        self.forbidden = forbidden or {}
         self.n_c, self.n_r = len(cust), len(rs.lat)
         self.rel_by_c: dict[int, list[int]] = {}
         for c_, r_ in zip(rel["customer"].to_numpy(), rel["rep"].to_numpy()):
@@ -277,6 +281,10 @@ class _ArcScorer:
             rr = np.flatnonzero(excluded)
             static[rr, own[rr]] = np.inf
             elig[rr, own[rr]] = False
+        for j, c_ in enumerate(rows):
+            for r_ in self.forbidden.get(int(c_), ()):
+                static[j, r_] = np.inf
+                elig[j, r_] = False
         has_own = own >= 0
         self.owner_eligible[rows[has_own]] = elig[np.flatnonzero(has_own), own[has_own]]
         self.eligible_count[rows] = elig.sum(axis=1)
@@ -455,8 +463,12 @@ def build_book(
     activities: pd.DataFrame | None,
     policy: Policy,
     as_of: dt.date,
+    forbidden: Iterable[tuple[str, str]] | None = None,
 ) -> Book:
     """Build candidate arcs, costs and the engine problem from validated tables.
+
+    ``forbidden`` lists (customer_id, rep_id) pairs that may not be chosen (moves a manager
+    rejected).
 
     Raises
     ------
@@ -481,7 +493,12 @@ def build_book(
     rs, vocab = _vocabs_and_reps(cust, reps)
 
     k = policy.solver.candidates
-    scorer = _ArcScorer(cust, rs, policy, vocab, owner, forced == FORCED_RECLAIMED, rel)
+    forbidden_pos: dict[int, list[int]] = {}
+    for cid, rid in forbidden or ():
+        c_, r_ = cust_ids.get_indexer([cid])[0], rep_ids.get_indexer([rid])[0]
+        if c_ >= 0 and r_ >= 0:
+            forbidden_pos.setdefault(int(c_), []).append(int(r_))
+    scorer = _ArcScorer(cust, rs, policy, vocab, owner, forced == FORCED_RECLAIMED, rel, forbidden_pos)
     free_rows = np.flatnonzero(~locked)
     for s in range(0, n_c, CHUNK):
         blk = np.arange(s, min(s + CHUNK, n_c))

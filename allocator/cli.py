@@ -72,6 +72,9 @@ def run_command(
     time_limit: Annotated[Optional[float], typer.Option("--time-limit", help="Solve time limit in seconds.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Random seed of the search.")] = None,
     as_of: Annotated[Optional[str], typer.Option("--as-of", help="Today's date for date rules, YYYY-MM-DD.")] = None,
+    decisions: Annotated[Optional[Path], typer.Option(
+        "--decisions", help="Reviewed moves.csv of an earlier run: re-plan with approved moves pinned "
+                            "and rejected ones forbidden.")] = None,
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -79,6 +82,8 @@ def run_command(
 
     Example: allocator run --customers data/customers.csv --reps data/reps.csv
     --activities data/activities.csv --out runs/today --time-limit 30
+
+    Re-plan after review: allocator run ... --decisions runs/today/moves.csv --out runs/today-2
     """
     from .api import plan
     from .policy import Policy
@@ -88,7 +93,7 @@ def run_command(
         as_of_date = _parse_date(as_of)
         policy = Policy.from_toml(config) if config else Policy()
         policy = policy.with_overrides(time_limit_seconds=time_limit, seed=seed)
-        result = plan(customers, reps, activities, policy=policy, as_of=as_of_date, log=log)
+        result = plan(customers, reps, activities, policy=policy, as_of=as_of_date, log=log, decisions=decisions)
         result.write(out, log=log)
     except AllocatorError as exc:
         _fail(exc, debug)
@@ -186,6 +191,33 @@ def generate_command(
     if not quiet:
         for p in paths:
             typer.echo(str(p))
+
+
+@app.command("apply")
+def apply_command(
+    run_dir: Annotated[Path, typer.Argument(help="A run folder written by `allocator run`.")],
+    decisions: Annotated[Path, typer.Option("--decisions", help="The run's moves.csv with decision = approve / reject.")],
+    out: Annotated[Path, typer.Option("--out", help="New ownership table to write (.csv or .parquet).")],
+    ledger: Annotated[Optional[Path], typer.Option(
+        "--ledger", help="Ownership ledger to append to (default: ownership_ledger.csv beside --out).")] = None,
+    approve_undecided: Annotated[bool, typer.Option(
+        "--approve-undecided", help="Also apply undecided moves, except tiers in rules.approval_tiers.")] = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Apply approved moves, keep rejected ones, re-check capacity, write the new ownership.
+
+    Example: allocator apply runs/today --decisions reviewed/moves.csv --out books/ownership.csv
+    """
+    from .ledger import apply_decisions, write_applied
+
+    try:
+        applied = apply_decisions(run_dir, decisions, approve_undecided=approve_undecided)
+        write_applied(applied, out, ledger or Path(out).with_name("ownership_ledger.csv"))
+    except AllocatorError as exc:
+        _fail(exc, debug)
+    if not quiet:
+        typer.echo(applied.summary_text(), err=True)
 
 
 @app.command("explain")

@@ -7,16 +7,19 @@ checked independently of the solver.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
 from .candidates import COST_PARTS, COST_SCALE, Book
 from .engine import EngineResult
+from .groups import move_groups
 
 # Reasons a customer moves (moves.csv ``reason``) or stays where it is (assignments ``reason``).
 REASON_KEPT = "kept"
 REASON_LOCKED = "locked"
+REASON_APPROVED = "approved in review"
 REASON_FROM_POOL = "from pool"
 REASON_NO_ELIGIBLE = "no eligible rep"
 REASON_NO_CAPACITY = "no capacity"
@@ -36,7 +39,9 @@ ASSIGNMENT_COLUMNS = [
     "customer_id", "rep_id", "previous_rep_id", "moved", "reason", "value", "tier",
     *[f"cost_{p}" for p in COST_PARTS], "cost_total", "distance_km", "previous_distance_km", "last_activity",
 ]
-MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision"]
+MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision",
+                "needs_approval", "group", "group_kind", "group_size"]
+MOVE_DTYPES = {"value": "float64", "needs_approval": "bool", "group_size": "int64"}
 
 
 def take(values: np.ndarray, rows: np.ndarray, fill) -> np.ndarray:
@@ -216,11 +221,17 @@ def _over_capacity_before(book: Book) -> np.ndarray:
     return (np.nan_to_num(count - ma, nan=-1) > 0) | (np.nan_to_num(wl - mw, nan=-1) > 1e-9)
 
 
-def build_moves(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
-    """One row per proposed move, highest value first, each with a plain-language explanation."""
+def build_moves(book: Book, assignments: pd.DataFrame, rep_books: pd.DataFrame | None = None,
+                approval_tiers: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per proposed move, highest value first, each with a plain-language explanation.
+
+    With ``rep_books`` (from :func:`build_rep_books`), moves that must go together through a
+    full rep get a ``group`` (swap / chain); moves of ``approval_tiers`` are flagged
+    ``needs_approval``.
+    """
     mv = assignments.loc[assignments["moved"].to_numpy()]
     if mv.empty:
-        return pd.DataFrame({c: pd.Series(dtype="float64" if c == "value" else "object") for c in MOVE_COLUMNS})
+        return pd.DataFrame({c: pd.Series(dtype=MOVE_DTYPES.get(c, "object")) for c in MOVE_COLUMNS})
     cust = book.customers
     idx = pd.Index(cust["customer_id"]).get_indexer(mv["customer_id"])
     owner = cust["owner"].to_numpy()[idx]
@@ -251,7 +262,26 @@ def build_moves(book: Book, assignments: pd.DataFrame) -> pd.DataFrame:
         "explanation": expl,
         "decision": "",
     })
-    return out.sort_values(["value", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    out = out.sort_values(["value", "customer_id"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    out["needs_approval"] = out["tier"].isin(list(approval_tiers))
+    groups = move_groups(out, rep_books) if rep_books is not None else pd.DataFrame(
+        {"group": "", "group_kind": "", "group_size": 1}, index=out.index)
+    out = pd.concat([out, groups], axis=1)
+    out["explanation"] = [e + _together(out, k) for k, e in enumerate(out["explanation"])]
+    return out[MOVE_COLUMNS]
+
+
+def _together(moves: pd.DataFrame, k: int) -> str:
+    """'; swap with C0012' or '; chain G0003 of 5 moves through full reps' for grouped moves."""
+    gid = moves["group"].iat[k]
+    if not gid:
+        return ""
+    members = moves.index[moves["group"] == gid]
+    others = [moves["customer_id"].iat[j] for j in members if j != k]
+    if moves["group_kind"].iat[k] == "swap":
+        return f"; goes together with {others[0]} (swap)"
+    shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return f"; goes together with {shown} ({moves['group_kind'].iat[k]} {gid} of {len(members)} moves)"
 
 
 def _fmt_km(x: float) -> str:

@@ -141,8 +141,11 @@ def _num(x) -> float | None:
 
 
 def apply_decisions(run_dir: str | Path, decisions_file: str | Path,
-                    now: dt.datetime | None = None) -> Applied:
+                    now: dt.datetime | None = None, approve_undecided: bool = False) -> Applied:
     """Check the decisions against the run and build the new ownership (nothing is written here).
+
+    With ``approve_undecided``, moves left undecided take effect too, except those flagged
+    ``needs_approval`` (tiers in ``rules.approval_tiers``), which always need an explicit approve.
 
     Raises ``InputError`` naming the row and column of every mismatch, or the reps a combination
     of decisions would leave over capacity.
@@ -154,6 +157,12 @@ def apply_decisions(run_dir: str | Path, decisions_file: str | Path,
     issues, decisions = _decision_issues(decisions_frame, moves, raw.name)
     if issues:
         raise InputError(issues)
+    if approve_undecided:
+        needs = moves.set_index("customer_id").get("needs_approval", pd.Series(dtype=object))
+        needs = needs.astype(str).str.lower().isin(["true", "1"])
+        for cid in moves["customer_id"]:
+            if decisions.get(cid, "") == "" and not bool(needs.get(cid, False)):
+                decisions[cid] = "approve"
 
     run_id = str(summary.get("run_id", run_dir.name))
     prev = assignments["previous_rep_id"].fillna("").astype(str)
@@ -215,3 +224,66 @@ def write_applied(applied: Applied, out: str | Path, ledger: str | Path) -> None
     write_file_atomic(out, write_out)
     both = pd.concat([old, applied.ledger_rows.astype(str)], ignore_index=True)
     write_file_atomic(ledger, lambda p: both.to_csv(p, index=False, encoding="utf-8-sig"))
+
+
+@dataclass(frozen=True)
+class Review:
+    """A manager's review carried into a re-plan: approved moves pinned, rejected ones forbidden."""
+
+    customers: pd.DataFrame  # the book with approved moves applied and locked
+    forbidden: tuple[tuple[str, str], ...]  # (customer_id, rep_id) a rejected move proposed
+    pinned: tuple[str, ...]  # customers whose approved move is now their ownership
+    previous: dict[str, str]  # customer_id -> to_rep of every move the reviewed proposal listed
+
+
+def review_constraints(customers: pd.DataFrame, decisions_file: str | Path) -> Review:
+    """Read reviewed moves and turn them into constraints on a re-plan of ``customers``.
+
+    Every decision row must name a customer of the book whose current owner is still the row's
+    ``from_rep``; otherwise the decisions belong to another book (``InputError`` with the row).
+    """
+    raw = read_table(decisions_file)
+    frame = raw.frame.map(lambda v: _unescape(v) if isinstance(v, str) else v)
+    issues: list[Issue] = []
+    for col in ("customer_id", "from_rep", "to_rep", "decision"):
+        if col not in frame.columns:
+            issues.append(Issue(raw.name, None, col, "required column is missing"))
+    if issues:
+        raise InputError(issues)
+    owner = dict(zip(customers["customer_id"], customers["current_owner"].fillna("")))
+    out = customers.copy()
+    forbidden: list[tuple[str, str]] = []
+    pinned: list[str] = []
+    previous: dict[str, str] = {}
+    for k, row in enumerate(frame.itertuples(index=False)):
+        r = k + 2
+        cid, frm, to = (str(getattr(row, c)).strip() for c in ("customer_id", "from_rep", "to_rep"))
+        word = str(row.decision).strip().lower()
+        previous[cid] = to
+        if word not in APPROVE_WORDS | REJECT_WORDS | {"", "nan", "none"}:
+            issues.append(Issue(raw.name, r, "decision", f'expected approve, reject or empty, got "{row.decision}"'))
+            continue
+        if cid not in owner:
+            issues.append(Issue(raw.name, r, "customer_id", f'"{cid}" is not in the customers table'))
+            continue
+        if owner[cid] != frm:
+            issues.append(Issue(raw.name, r, "from_rep", f'the customer\'s owner is now "{owner[cid]}", not "{frm}"; '
+                                                      "these decisions belong to an older book"))
+            continue
+        if word in APPROVE_WORDS:
+            pinned.append(cid)
+            at = out["customer_id"] == cid
+            out.loc[at, "current_owner"] = to
+            out.loc[at, "locked"] = bool(to)  # an approved move to the pool just leaves the customer unowned
+        elif word in REJECT_WORDS and to:
+            forbidden.append((cid, to))
+    if issues:
+        raise InputError(issues)
+    return Review(out, tuple(forbidden), tuple(pinned), previous)
+
+
+def compare_with_review(moves: pd.DataFrame, review: Review) -> pd.Series:
+    """Per move of a re-plan: 'same' as the reviewed proposal, 'changed' (another rep), or 'new'."""
+    prev = moves["customer_id"].map(review.previous)
+    return pd.Series(np.where(prev.isna(), "new", np.where(prev == moves["to_rep"], "same", "changed")),
+                     index=moves.index)

@@ -70,6 +70,10 @@ def _default_preferred_level() -> dict[str, int]:
     return {"strategic": 4, "key": 3, "standard": 1}
 
 
+def _default_approval_tiers() -> list[str]:
+    return ["strategic"]
+
+
 def _default_tier_workload() -> dict[str, float]:
     return {"strategic": 20.0, "key": 8.0, "standard": 3.0}
 
@@ -93,6 +97,9 @@ class Rules:
     allow_pool: customers no rep can take stay in the pool; if false that is an error.
     balance_tolerance: half-width of the balance band around each rep's target, as a
         fraction of the target (targets are proportional to capacity).
+    approval_tiers: tiers whose moves always need a manager's explicit approval (flagged
+        ``needs_approval`` in moves.csv; ``allocator apply --approve-undecided`` never applies
+        them without one).
     balance_far_tolerance: beyond this fraction of the target the balance weights apply five
         times over, so a book far off its target is evened out before small deviations are.
     tier_workload: default workload (hours per month) by tier when a customer has none.
@@ -111,6 +118,7 @@ class Rules:
     allow_pool: bool = True
     balance_tolerance: float = 0.10
     balance_far_tolerance: float = 0.50
+    approval_tiers: list[str] = field(default_factory=_default_approval_tiers)
     tier_workload: dict[str, float] = field(default_factory=_default_tier_workload)
     default_workload: float = 3.0
     relationship_half_life_days: float = 90.0
@@ -129,6 +137,8 @@ class Rules:
             raise ValueError(f"rules.balance_tolerance must be in [0, 1), got {self.balance_tolerance!r}")
         if not self.balance_tolerance <= self.balance_far_tolerance:
             raise ValueError(f"rules.balance_far_tolerance must be >= balance_tolerance, got {self.balance_far_tolerance!r}")
+        if not isinstance(self.approval_tiers, (list, tuple)) or not all(isinstance(t, str) for t in self.approval_tiers):
+            raise ValueError(f"rules.approval_tiers must be a list of tier names, got {self.approval_tiers!r}")
         for tier, lvl in self.min_level.items():
             if not isinstance(lvl, int) or not 1 <= lvl <= 5:
                 raise ValueError(f"rules.min_level.{tier} must be an integer 1..5, got {lvl!r}")
@@ -280,4 +290,6 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
     raise TypeError(f"cannot write {v!r} to TOML")

@@ -25,7 +25,8 @@ SUMMARY_KEYS = {"status", "objective", "best_bound", "gap", "n_customers", "n_re
 ASSIGNMENT_KEYS = {"customer_id", "rep_id", "previous_rep_id", "moved", "reason"}
 COST_COLUMNS = {"cost_continuity", "cost_skill", "cost_distance", "cost_region", "cost_tier", "cost_relationship",
                 "cost_total"}
-MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision"]
+MOVE_COLUMNS = ["customer_id", "from_rep", "to_rep", "value", "tier", "reason", "explanation", "decision",
+                "needs_approval", "group", "group_kind", "group_size"]
 REP_COLUMNS = {f"{what}_{tag}" for what in ("accounts", "value", "workload", "utilization", "mean_distance_km")
                for tag in ("before", "after")}
 

@@ -286,7 +286,8 @@ def command_paths() -> list[list[str]]:
 
 def test_every_command_is_known() -> None:
     """The CLI has the commands the README documents (guards the parametrized help test)."""
-    assert sorted(" ".join(p) for p in command_paths()) == ["assign-new", "bench", "bench gap", "explain", "generate", "run", "validate"]
+    assert sorted(" ".join(p) for p in command_paths()) == ["apply", "assign-new", "bench", "bench gap", "explain", "generate",
+                                                           "run", "validate"]
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=lambda p: " ".join(p))
@@ -448,3 +449,39 @@ def test_bench_gap_bad_file_exits_1(tmp_path: Path, runner: CliRunner) -> None:
 def test_bench_gap_without_files_exits_2(runner: CliRunner) -> None:
     """`allocator bench gap` without files is a usage error: exit 2."""
     assert runner.invoke(app, ["bench", "gap"]).exit_code == 2
+
+
+# --- apply -----------------------------------------------------------------------------------------
+
+
+def test_apply_writes_ownership_and_ledger(run_dir: Path, tmp_path: Path, runner: CliRunner) -> None:
+    """`allocator apply` exits 0, writes one ownership row per customer and appends approved moves to the ledger."""
+    moves = pd.read_csv(run_dir / "moves.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    moves["decision"] = ["approve" if k % 2 == 0 else "reject" for k in range(len(moves))]
+    reviewed = tmp_path / "reviewed.csv"
+    moves.to_csv(reviewed, index=False, encoding="utf-8-sig")
+    out = tmp_path / "ownership.csv"
+    result = runner.invoke(app, ["apply", str(run_dir), "--decisions", str(reviewed), "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assignments = pd.read_parquet(run_dir / "assignments.parquet")
+    assert sorted(table["customer_id"]) == sorted(assignments["customer_id"])
+    ledger = pd.read_csv(tmp_path / "ownership_ledger.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert (ledger["decision"] == "approve").sum() == (moves["decision"] == "approve").sum()
+
+
+def test_apply_rejects_a_changed_move_with_exit_1(run_dir: Path, tmp_path: Path, runner: CliRunner) -> None:
+    """A decisions row whose to_rep was edited exits 1 naming the row and column, and writes nothing."""
+    moves = pd.read_csv(run_dir / "moves.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert len(moves) > 0
+    moves.loc[0, "to_rep"] = "NOBODY"
+    moves.loc[0, "decision"] = "approve"
+    reviewed = tmp_path / "reviewed.csv"
+    moves.to_csv(reviewed, index=False, encoding="utf-8-sig")
+    out = tmp_path / "ownership.csv"
+    result = runner.invoke(app, ["apply", str(run_dir), "--decisions", str(reviewed), "--out", str(out)])
+    assert result.exit_code == 1
+    expected = pd.read_csv(run_dir / "moves.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")["to_rep"][0]
+    assert result.output == (f'Error: reviewed.csv row 2, column to_rep: expected "{expected}" as in the run\'s '
+                             f'moves.csv, got "NOBODY"; a decision cannot change a move\n')
+    assert not out.exists() and not (tmp_path / "ownership_ledger.csv").exists()

@@ -46,6 +46,8 @@ def toml_text(value: Any) -> str:
         return f'"{value}"'
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k} = {toml_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_text(v) for v in value) + "]"
     return repr(value)
 
 

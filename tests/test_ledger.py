@@ -142,3 +142,51 @@ def test_formula_like_ids_survive_the_spreadsheet_round_trip(tmp_path: Path) -> 
     assert "\n=" not in text and ",=" not in text and ",-R1" not in text
     applied = apply_decisions(run, decisions(run, tmp_path, {"=HYPERLINK(1)": "approve"}), NOW)
     assert owners(applied) == {"=HYPERLINK(1)": "-R1"}
+
+
+def test_replan_pins_approved_and_forbids_rejected(swap_run: Path, tmp_path: Path) -> None:
+    """Re-planning with decisions keeps the approved move, never re-proposes the rejected one."""
+    customers = customers_frame(
+        {"customer_id": "C0", "at": BEIJING, "current_owner": "S"},
+        {"customer_id": "C1", "at": SHANGHAI},
+        {"customer_id": "C2", "at": BEIJING, "current_owner": "B"},
+    )
+    reps = reps_frame({"rep_id": "S", "at": SHANGHAI, "max_accounts": 1},
+                      {"rep_id": "B", "at": BEIJING, "max_accounts": 2})
+    policy = Policy().with_solver(time_limit_seconds=10, deterministic_time=2)
+    path = decisions(swap_run, tmp_path, {"C0": "approve", "C1": "reject"})
+    again = plan(customers, reps, policy=policy, as_of=AS_OF, decisions=path)
+    owner = dict(zip(again.assignments["customer_id"], again.assignments["rep_id"]))
+    reason = dict(zip(again.assignments["customer_id"], again.assignments["reason"]))
+    assert owner["C0"] == "B" and reason["C0"] == "approved in review"
+    assert owner["C1"] != "S"  # the rejected move is forbidden; S has room but C1 may not go there
+    assert again.summary["review"]["approved_pinned"] == 1 and again.summary["review"]["rejected_forbidden"] == 1
+    assert set(again.moves.get("vs_review", pd.Series(dtype=str))) <= {"same", "changed", "new"}
+
+
+def test_replan_refuses_decisions_of_another_book(swap_run: Path, tmp_path: Path) -> None:
+    """A decision whose from_rep is no longer the customer's owner names its row and column."""
+    customers = customers_frame({"customer_id": "C0", "at": BEIJING, "current_owner": "B"},
+                                {"customer_id": "C1", "at": SHANGHAI})
+    reps = reps_frame({"rep_id": "S", "at": SHANGHAI}, {"rep_id": "B", "at": BEIJING})
+    path = decisions(swap_run, tmp_path, {"C0": "approve"})
+    row = pd.read_csv(path, dtype=str).index[pd.read_csv(path, dtype=str)["customer_id"] == "C0"][0] + 2
+    with pytest.raises(InputError) as err:
+        plan(customers, reps, policy=Policy().with_solver(deterministic_time=1), as_of=AS_OF, decisions=path)
+    assert str(err.value) == (f'decisions.csv row {row}, column from_rep: the customer\'s owner is now "B", not "S"; '
+                              "these decisions belong to an older book")
+
+
+def test_approve_undecided_skips_tiers_that_need_approval(tmp_path: Path) -> None:
+    """--approve-undecided applies undecided moves except strategic ones, which need an explicit approve."""
+    customers = customers_frame(
+        {"customer_id": "K", "at": BEIJING, "current_owner": "S", "tier": "strategic", "value": 100.0},
+        {"customer_id": "M", "at": BEIJING, "current_owner": "S"},
+    )
+    reps = reps_frame({"rep_id": "S", "at": SHANGHAI, "level": 5}, {"rep_id": "B", "at": BEIJING, "level": 5})
+    policy = Policy().with_solver(time_limit_seconds=10, deterministic_time=2).with_weights(continuity=0.1)
+    run = plan(customers, reps, policy=policy, as_of=AS_OF).write(tmp_path / "run")
+    moves = pd.read_csv(run / "moves.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert dict(zip(moves["customer_id"], moves["needs_approval"])) == {"K": "True", "M": "False"}
+    applied = apply_decisions(run, run / "moves.csv", NOW, approve_undecided=True)
+    assert owners(applied) == {"K": "S", "M": "B"}
