@@ -31,6 +31,7 @@ from .explain import (
     REASON_KEPT,
     REASON_LOCKED,
     REASON_NEW,
+    excluded_reps,
     explain_customer,
     points,
     pool_report,
@@ -89,12 +90,17 @@ class Plan:
     summary: dict[str, Any]
     policy: Policy
     candidates: pd.DataFrame
-    customers: pd.DataFrame
+    customers: pd.DataFrame  # the validated book as planned (with status and forced_reason)
     result: EngineResult = field(repr=False)
+    rep_inputs: pd.DataFrame | None = field(default=None, repr=False)  # the validated reps
 
     def explain(self, customer_id: str, top: int = 5) -> pd.DataFrame:
         """The chosen rep beside the next best candidates, cost part by part."""
         return explain_customer(self.candidates, self.assignments, customer_id, top)
+
+    def excluded(self, customer_id: str) -> pd.DataFrame:
+        """Every rep that could not take this customer, with the rule that excluded it."""
+        return excluded_reps(self.customers, self.rep_inputs, self.candidates, self.policy, customer_id)
 
     def summary_text(self) -> str:
         """The few lines the CLI prints."""
@@ -124,6 +130,8 @@ class Plan:
             "moves.csv": lambda p: _spreadsheet_safe(self.moves).to_csv(p, index=False, encoding="utf-8-sig"),
             "reps.csv": lambda p: _spreadsheet_safe(self.reps).to_csv(p, index=False, encoding="utf-8-sig"),
             "candidates.parquet": lambda p: self.candidates.to_parquet(p, index=False),
+            "customers_input.parquet": lambda p: _input_snapshot(self.customers).to_parquet(p, index=False),
+            "reps_input.parquet": lambda p: _input_snapshot(self.rep_inputs).to_parquet(p, index=False),
             "config.toml": lambda p: p.write_text(self.policy.to_toml(), encoding="utf-8"),
             "report.html": lambda p: p.write_text(
                 render_report(summary, self.assignments, self.moves, self.reps, self.customers), encoding="utf-8"
@@ -143,6 +151,11 @@ def _shortfall_text(rows: list[dict]) -> str:
             f"(value {r['value']:,.0f})" for r in rows[:5]]
     more = f" and {len(rows) - 5} more groups" if len(rows) > 5 else ""
     return "left in the pool for lack of capacity: " + ", ".join(bits) + more + "\n"
+
+
+def _input_snapshot(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """The validated table as planned, kept in the run folder so `allocator explain` can check rules."""
+    return pd.DataFrame() if frame is None else frame.reset_index(drop=True)
 
 
 def _json_default(x: Any) -> Any:
@@ -286,8 +299,7 @@ def plan(
         counts = moves["vs_review"].value_counts()
         summary["review"] = {"approved_pinned": len(review.pinned), "rejected_forbidden": len(review.forbidden),
                              **{f"moves_{k}": int(counts.get(k, 0)) for k in ("same", "changed", "new")}}
-    customers_xy = book.customers[["customer_id", "lat", "lon"]]
-    return Plan(assignments, moves, rep_books, summary, policy, candidates, customers_xy, result)
+    return Plan(assignments, moves, rep_books, summary, policy, candidates, book.customers, result, book.reps)
 
 
 def _solve(problem, policy: Policy) -> EngineResult:

@@ -225,15 +225,19 @@ def explain_command(
     run_dir: Annotated[Path, typer.Argument(help="A run folder written by `allocator run`.")],
     customer_id: Annotated[str, typer.Argument(help="The customer to explain.")],
     top: Annotated[int, typer.Option("--top", help="How many other candidates to show.")] = 5,
+    excluded: Annotated[int, typer.Option("--excluded", help="How many excluded reps to list, with the rule "
+                                                             "that excluded each (0 = none).")] = 10,
     debug: DebugOpt = False,
 ) -> None:
-    """Why this rep: the chosen arc beside the next best ones, cost part by part.
+    """Why this rep: the chosen arc beside the next best ones, cost part by part, and the rules
+    that excluded other reps.
 
     Example: allocator explain runs/today C0042
     """
     import pandas as pd
 
-    from .explain import explain_customer, worked_by_text
+    from .explain import excluded_reps, explain_customer, worked_by_text
+    from .policy import Policy
 
     try:
         assignments = _read_run_file(run_dir, "assignments.parquet")
@@ -242,6 +246,11 @@ def explain_command(
             table = explain_customer(candidates, assignments, customer_id, top)
         except KeyError:
             raise InputError(f'customer "{customer_id}" is not in the run {run_dir}') from None
+        rules_table = None
+        if excluded > 0 and (Path(run_dir) / "reps_input.parquet").exists():
+            rules_table = excluded_reps(_read_run_file(run_dir, "customers_input.parquet"),
+                                        _read_run_file(run_dir, "reps_input.parquet"), candidates,
+                                        Policy.from_toml(Path(run_dir) / "config.toml"), customer_id)
     except AllocatorError as exc:
         _fail(exc, debug)
     row = assignments.loc[assignments["customer_id"] == customer_id].iloc[0]
@@ -253,8 +262,19 @@ def explain_command(
         typer.echo("no eligible rep: the customer stays in the pool")
         return
     with pd.option_context("display.width", 160, "display.max_columns", 20):
-        typer.echo(table.round(2).to_string(index=False))
+        shown = table.round(2)
+        numeric = shown.select_dtypes("number").columns
+        shown[numeric] = shown[numeric] + 0.0  # no "-0.0" in front of a manager
+        typer.echo(shown.to_string(index=False))
     typer.echo("costs in points, lower is better; chosen = the proposed owner")
+    if rules_table is not None and len(rules_table):
+        counts = rules_table["rule"].value_counts()
+        typer.echo(f"\nnot candidates ({len(rules_table)} reps): "
+                   + "; ".join(f"{n} × {rule}" for rule, n in counts.items()))
+        # hard rules first: those are the reps the customer could never get
+        hard = rules_table.loc[rules_table["rule"] != "not among the nearest candidates"]
+        for rep_id, rule in hard.head(excluded).itertuples(index=False):
+            typer.echo(f"  {rep_id}: {rule}")
 
 
 def _read_run_file(run_dir: Path, name: str):

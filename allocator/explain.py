@@ -450,3 +450,52 @@ def points(x: float | int | None) -> float | None:
     if x is None or (isinstance(x, float) and not math.isfinite(x)):
         return None
     return round(float(x) / COST_SCALE, 3)
+
+
+def excluded_reps(customers: pd.DataFrame, reps: pd.DataFrame | None, candidates: pd.DataFrame,
+                  policy, customer_id: str) -> pd.DataFrame:
+    """Every rep that is not a candidate for this customer, with the rule that excluded it.
+
+    Columns: rep_id, rule. Hard rules are named first (inactive, no capacity, region, level,
+    language, previous owner of a reclaimed customer); an eligible rep that is simply farther or
+    less fit than the customer's candidates is "not among the nearest candidates".
+    """
+    if reps is None or reps.empty:
+        return pd.DataFrame({"rep_id": pd.Series(dtype=object), "rule": pd.Series(dtype=object)})
+    row = customers.loc[customers["customer_id"] == customer_id]
+    if row.empty:
+        raise KeyError(customer_id)
+    c = row.iloc[0]
+    rules = policy.rules
+    tier, region, language = str(c.get("tier", "")), str(c.get("region", "")), str(c.get("language", ""))
+    min_level = rules.min_level.get(tier, 0)
+    cand = set(candidates.loc[candidates["customer_id"] == customer_id, "rep_id"])
+    out = []
+    for rep in reps.itertuples(index=False):
+        if rep.rep_id in cand:
+            continue
+        if not bool(rep.active):
+            rule = "inactive"
+        elif _is_zero(rep.max_accounts) or _is_zero(rep.max_workload):
+            rule = "no capacity"
+        elif rules.region_mode == "hard" and region and rep.region and rep.region != region:
+            rule = f"region is hard: rep in {rep.region}, customer in {region}"
+        elif int(rep.level) < min_level:
+            rule = f"level {int(rep.level)} below the minimum {min_level} for {tier}"
+        elif rules.require_language and language and language not in list(rep.languages):
+            rule = f"does not speak {language}"
+        elif c.get("forced_reason", "") == "reclaimed" and rep.rep_id == c.get("current_owner", ""):
+            rule = "previous owner of a reclaimed customer"
+        elif bool(c.get("locked", False)):
+            rule = "customer is locked to its owner"
+        else:
+            rule = "not among the nearest candidates"
+        out.append((rep.rep_id, rule))
+    return pd.DataFrame(out, columns=["rep_id", "rule"])
+
+
+def _is_zero(x) -> bool:
+    try:
+        return float(x) <= 0
+    except (TypeError, ValueError):
+        return False

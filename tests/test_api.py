@@ -18,7 +18,7 @@ from allocator.policy import Policy
 from conftest import AS_OF, BEIJING, SHANGHAI, TinyBook, customers_frame, owners, plan_problems, reps_frame
 
 RUN_FILES = {"assignments.parquet", "moves.csv", "reps.csv", "summary.json", "report.html",
-             "candidates.parquet", "config.toml"}
+             "candidates.parquet", "config.toml", "customers_input.parquet", "reps_input.parquet"}
 SUMMARY_KEYS = {"status", "objective", "best_bound", "gap", "n_customers", "n_reps", "n_assigned", "n_pool",
                 "n_moves", "solve_seconds", "total_seconds", "balance", "config", "input_checksums", "version",
                 "move_budget"}
@@ -350,3 +350,25 @@ def test_demo_plan_keeps_every_hard_rule(demo_run: tuple[Plan, Path], demo_paths
     reps = pd.read_csv(demo_paths["reps"], dtype=str, keep_default_na=False)
     a = pd.read_parquet(out / "assignments.parquet")
     assert plan_problems(customers, reps, a, result.policy) == []
+
+
+def test_excluded_reps_name_the_rule(fast_policy: Policy) -> None:
+    """Plan.excluded lists each rep that could not take the customer with the hard rule that excluded it."""
+    customers = customers_frame({"customer_id": "C0", "at": SHANGHAI, "tier": "strategic", "language": "en",
+                                 "region": "east"})
+    reps = reps_frame(
+        {"rep_id": "OK", "at": SHANGHAI, "level": 4, "languages": "zh;en", "region": "east"},
+        {"rep_id": "JUNIOR", "at": SHANGHAI, "level": 1, "languages": "en", "region": "east"},
+        {"rep_id": "ZH", "at": SHANGHAI, "level": 4, "languages": "zh", "region": "east"},
+        {"rep_id": "NORTH", "at": BEIJING, "level": 4, "languages": "en", "region": "north"},
+        {"rep_id": "GONE", "at": SHANGHAI, "level": 4, "languages": "en", "region": "east", "active": False},
+    )
+    result = plan(customers, reps, policy=with_rules(fast_policy, region_mode="hard"), as_of=AS_OF)
+    rules = dict(result.excluded("C0").itertuples(index=False))
+    assert rules == {
+        "JUNIOR": "level 1 below the minimum 3 for strategic",
+        "ZH": "does not speak en",
+        "NORTH": "region is hard: rep in north, customer in east",
+        "GONE": "inactive",
+    }
+    assert result.assignments["rep_id"].iloc[0] == "OK"

@@ -17,7 +17,7 @@ from allocator.cli import app
 
 DATA = Path(__file__).parent / "data"
 RUN_FILES = {"assignments.parquet", "moves.csv", "reps.csv", "summary.json", "report.html",
-             "candidates.parquet", "config.toml"}
+             "candidates.parquet", "config.toml", "customers_input.parquet", "reps_input.parquet"}
 FAST_CONFIG = "[solver]\ntime_limit_seconds = 5\ndeterministic_time = 1\n"
 WEIGHT_KEYS = "continuity, skill, distance, region, value_balance, workload_balance, tier, relationship, pool, pool_tier"
 
@@ -322,14 +322,15 @@ def test_explain_prints_chosen_rep(run_dir: Path, runner: CliRunner) -> None:
     assert lines[0] == f"customer {row['customer_id']}: {prev} → {row['rep_id']} ({row['reason']})"
     assert lines[1].split()[:2] == ["rep_id", "chosen"]
     assert lines[2].split()[:2] == [row["rep_id"], "True"]
-    assert all(line.split()[1] == "False" for line in lines[3:-1])
+    footer = next(k for k, line in enumerate(lines) if line.startswith("costs in points"))
+    assert all(line.split()[1] == "False" for line in lines[3:footer])
 
 
 def test_explain_top_limits_rows(run_dir: Path, runner: CliRunner) -> None:
     """--top 1 shows the chosen rep and one other candidate at most."""
     a = pd.read_parquet(run_dir / "assignments.parquet")
     cid = a.loc[a["rep_id"] != "", "customer_id"].iloc[0]
-    result = runner.invoke(app, ["explain", str(run_dir), cid, "--top", "1"])
+    result = runner.invoke(app, ["explain", str(run_dir), cid, "--top", "1", "--excluded", "0"])
     assert result.exit_code == 0, result.output
     assert len(result.stdout.splitlines()) <= 1 + 1 + 2 + 1
 
@@ -485,3 +486,11 @@ def test_apply_rejects_a_changed_move_with_exit_1(run_dir: Path, tmp_path: Path,
     assert result.output == (f'Error: reviewed.csv row 2, column to_rep: expected "{expected}" as in the run\'s '
                              f'moves.csv, got "NOBODY"; a decision cannot change a move\n')
     assert not out.exists() and not (tmp_path / "ownership_ledger.csv").exists()
+
+
+def test_explain_lists_the_rules_that_excluded_reps(run_dir: Path, runner: CliRunner) -> None:
+    """`allocator explain` ends with the reps that were not candidates, counted by rule."""
+    customer = pd.read_parquet(run_dir / "assignments.parquet")["customer_id"].iloc[0]
+    result = runner.invoke(app, ["explain", str(run_dir), customer])
+    assert result.exit_code == 0, result.output
+    assert "not candidates (" in result.output
