@@ -239,6 +239,7 @@ def build_moves(book: Book, assignments: pd.DataFrame, rep_books: pd.DataFrame |
     old_rows = _arc_lookup(book, idx, owner)
     old_cost = take(book.arcs["cost_total"].to_numpy(), old_rows, np.nan)
     delta = np.where((owner >= 0) & (new_pos >= 0), mv["cost_total"].to_numpy() - old_cost, np.nan)
+    gain = _balance_gain(book, assignments, idx, owner, new_pos)
     industry = cust["industry"].to_numpy(dtype=object)[idx]
     rep_ind = book.reps["industries"].to_numpy(dtype=object)
     covers = [bool(ind) and p >= 0 and ind in rep_ind[p] for ind, p in zip(industry, new_pos)]
@@ -249,7 +250,7 @@ def build_moves(book: Book, assignments: pd.DataFrame, rep_books: pd.DataFrame |
         for args in zip(
             mv["previous_rep_id"], mv["rep_id"], mv["reason"], mv["tier"], mv["distance_km"],
             mv["previous_distance_km"], mv["cost_continuity"], mv["cost_relationship"], industry, covers,
-            last, delta, worked,
+            last, delta, worked, gain,
         )
     ]
     out = pd.DataFrame({
@@ -284,13 +285,46 @@ def _together(moves: pd.DataFrame, k: int) -> str:
     return f"; goes together with {shown} ({moves['group_kind'].iat[k]} {gid} of {len(members)} moves)"
 
 
+def _balance_gain(book: Book, assignments: pd.DataFrame, idx: np.ndarray, owner: np.ndarray,
+                  new_pos: np.ndarray) -> np.ndarray:
+    """Per move, in points, how much the balance terms gain by it against sending the customer back.
+
+    Everything else stays as planned: the customer's amount leaves the new rep and returns to the
+    old owner, and each rep's band penalty is recomputed. NaN where there is no old owner to keep.
+    """
+    p = book.problem
+    gain = np.zeros(len(idx))
+    free_pos = np.full(len(book.customers), -1, dtype=np.int64)
+    free_pos[book.free] = np.arange(len(book.free))
+    rep_of = pd.Index(book.reps["rep_id"]).get_indexer(assignments["rep_id"].where(assignments["rep_id"] != "", None))
+    ok = (owner >= 0) & (new_pos >= 0) & (free_pos[idx] >= 0)
+    for term in p.balance:
+        per_customer = np.zeros(p.n_customers, dtype=np.int64)
+        per_customer[p.arc_customer] = term.arc_amount
+        amount = np.zeros(len(book.customers), dtype=np.int64)
+        amount[book.free] = per_customer
+        totals = term.fixed_amount.astype(np.int64).copy()
+        placed = (rep_of >= 0) & (free_pos >= 0)
+        np.add.at(totals, rep_of[placed], amount[placed])
+
+        def pen(r: np.ndarray, x: np.ndarray) -> np.ndarray:
+            return term.weight[r] * (np.maximum(0, x - term.upper[r]) + np.maximum(0, term.lower[r] - x))
+
+        n, o = np.maximum(new_pos, 0), np.maximum(owner, 0)
+        a = amount[idx]
+        now = pen(n, totals[n]) + pen(o, totals[o])
+        back = pen(n, totals[n] - a) + pen(o, totals[o] + a)
+        gain += np.where(ok, back - now, 0)
+    return np.where(ok, gain / COST_SCALE, np.nan)
+
+
 def _fmt_km(x: float) -> str:
     return "unknown" if not math.isfinite(x) else f"{x:,.0f} km"
 
 
 def _explain_move(frm: str, to: str, reason: str, tier: str, dist: float, prev_dist: float, continuity: float,
                   relationship: float, industry: str, covers: bool, last_activity, delta: float,
-                  worked: str = "") -> str:
+                  worked: str = "", balance_gain: float = 0.0) -> str:
     """Plain words: why this customer leaves its owner, what it gains and what it costs."""
     bits: list[str] = []
     frm_txt = frm or "the pool"
@@ -326,7 +360,9 @@ def _explain_move(frm: str, to: str, reason: str, tier: str, dist: float, prev_d
     elif reason == REASON_OVER_CAPACITY:
         bits.append(f"{frm} is over capacity")
     if math.isfinite(delta):
-        bits.append(f"arc cost {delta:+.1f} vs keeping {frm}")
+        balance_gain = balance_gain if math.isfinite(balance_gain) else 0.0
+        total = delta - balance_gain
+        bits.append(f"objective {total:+.1f} vs keeping {frm} (arc {delta:+.1f}, balance {-balance_gain:+.1f})")
     return f"{frm_txt} → {to or 'the pool'}: " + "; ".join(bits)
 
 
