@@ -5,7 +5,9 @@ For every problem of ``gapa.txt`` … ``gapd.txt`` and every type C, D and E fil
 and with the plain model of ``plain_gap.py`` (``solve_plain``) under the same limit, one after the
 other (each gets both cores). Writes ``<out>/bench_gap_<limit>.md`` per limit: m, n, best-known
 value (``VALUES.tsv``, gapa–gapd only), our objective, bound and gap, the plain model's objective
-and bound, and win / tie / loss on the objective; then one summary line per group.
+and bound, and win / tie / loss on the objective; then one summary line per group. The same
+tables go into the "GAP benchmark" section of ``BENCHMARKS.md``, one subsection per limit
+(other sections and other limits' subsections are kept).
 
 Resumable: every solved row is cached in ``<out>/bench_gap_cache.json`` under (instance, limit,
 seed, solver, fingerprint); the fingerprint hashes the solver's source (``allocator/engine.py``
@@ -17,6 +19,7 @@ The instance folder is ``$ALLOCATOR_BENCH_DIR`` or ``../shared/bench/gap`` next 
 Example::
 
     python benchmarks/bench_gap.py                                  # all, at 10 s and 60 s (hours)
+    python benchmarks/bench_gap.py --time-limits 60 --only d,gapd    # the hard ones at 60 s
     python benchmarks/bench_gap.py --only gapa,c10400 --time-limits 2 --no-plain
 """
 
@@ -265,7 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out",
                         help="output folder (default benchmarks/out of this checkout)")
     parser.add_argument("--fresh", action="store_true", help="solve again even where the cache has a row")
+    parser.add_argument("--benchmarks-md", type=Path, default=HERE.parent / "BENCHMARKS.md",
+                        help="Markdown file whose GAP section gets the tables, one subsection per limit "
+                             "(default BENCHMARKS.md of this checkout; '' to skip)")
     args = parser.parse_args(argv)
+    command = " ".join(["python benchmarks/bench_gap.py", *(sys.argv[1:] if argv is None else argv)])
 
     limits = [float(x) for x in args.time_limits.split(",") if x.strip()]
     only = [t.strip() for t in args.only.split(",") if t.strip()] if args.only else None
@@ -298,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     total = len(instances) * len(limits) * (1 if args.no_plain else 2)
     done = 0
+    tables: dict[float, str] = {}
     for limit in limits:
         records = []
         for inst in instances:
@@ -317,7 +325,58 @@ def main(argv: list[str] | None = None) -> int:
         path.write_text(md, encoding="utf-8")
         sys.stdout.write(md + "\n")
         print(f"wrote {path}", file=sys.stderr)
+        tables[limit] = md
+        if str(args.benchmarks_md) not in ("", "."):
+            update_benchmarks_md(args.benchmarks_md, {limit: md}, command)
+            print(f"updated {args.benchmarks_md}", file=sys.stderr)
     return 0
+
+
+SECTION = "## GAP benchmark (allocator bench gap)"
+SECTION_INTRO = (
+    "The engine (`allocator.bench.solve_instance`) beside the plain textbook CP-SAT model "
+    "(`benchmarks/plain_gap.py`), same instances, same limit, one after the other on the same "
+    "2 cores. `make bench-gap` runs every gapa–gapd problem and every type C, D and E file at "
+    "10 s and 60 s; each subsection below names the command that produced it."
+)
+
+
+def update_benchmarks_md(path: Path, tables: dict[float, str], command: str) -> None:
+    """Put each limit's table into the GAP section of ``path``, keeping every other section.
+
+    The section holds one ``### At <limit> s per instance`` subsection per limit; a run replaces
+    only the subsections of the limits it ran.
+    """
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    lines = text.splitlines()
+    start = next((k for k, line in enumerate(lines) if line.strip() == SECTION), None)
+    if start is None:
+        before, body, after = lines, [], []
+    else:
+        end = next((k for k in range(start + 1, len(lines)) if lines[k].startswith("## ")), len(lines))
+        before, body, after = lines[:start], lines[start + 1:end], lines[end:]
+    blocks: dict[float, list[str]] = {}
+    current: float | None = None
+    for line in body:
+        m = re.fullmatch(r"### At ([0-9.]+) s per instance", line.strip())
+        if m:
+            current = float(m.group(1))
+            blocks[current] = []
+        elif current is not None:
+            blocks[current].append(line)
+    for limit, md in tables.items():
+        table = md.splitlines()[1:]  # drop the file's own title; the subsection heading replaces it
+        table = ["#### Per group" if t == "## Per group" else t for t in table]
+        blocks[limit] = ["", f"Command: `{command}`", *table, ""]
+    section = [SECTION, "", SECTION_INTRO, ""]
+    for limit in sorted(blocks):
+        section += [f"### At {limit:g} s per instance", *blocks[limit]]
+    while before and not before[-1].strip():
+        before.pop()
+    out = [*before, "", *section]
+    if after:
+        out += ["", *after]
+    path.write_text("\n".join(out).rstrip("\n") + "\n", encoding="utf-8")
 
 
 def _progress(done: int, total: int, name: str, limit: float, solver: str, row: dict[str, Any], hit: bool) -> None:

@@ -1,0 +1,256 @@
+"""Tests for allocator.engine on tiny hand-built arc problems, checked against brute force."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from allocator.engine import (
+    ArcProblem,
+    BalanceTerm,
+    SolveOptions,
+    balance_amounts,
+    check_plan,
+    evaluate,
+    lagrangian_bound,
+    solve,
+)
+
+FAST = SolveOptions(time_limit_seconds=2.0, workers=2, seed=0, deterministic=True, deterministic_time=2.0)
+
+
+def _i64(values) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _dense(cost: list[list[int]], load: list[list[int]], capacity: list[int], **extra) -> ArcProblem:
+    """Every (customer, rep) pair is an arc; cost[r][i] and load[r][i] as in OR-Library files."""
+    m, n = len(cost), len(cost[0])
+    cust, rep = np.meshgrid(np.arange(n), np.arange(m))
+    return ArcProblem(
+        n_customers=n,
+        n_reps=m,
+        arc_customer=_i64(cust.ravel()),
+        arc_rep=_i64(rep.ravel()),
+        arc_cost=_i64(np.asarray(cost).ravel()),
+        arc_load=_i64(np.asarray(load).ravel()),
+        load_capacity=_i64(capacity),
+        **extra,
+    )
+
+
+def _random_problem(seed: int, *, pool: bool = False, balance: bool = False, moves: bool = False) -> ArcProblem:
+    """A seeded 3-rep, 6-customer problem, small enough to enumerate every plan."""
+    rng = np.random.default_rng(seed)
+    m, n = 3, 6
+    cost = rng.integers(1, 30, size=(m, n)).tolist()
+    load = rng.integers(1, 10, size=(m, n)).tolist()
+    capacity = [int(x) for x in rng.integers(8, 16, size=m)]
+    extra: dict = {}
+    if pool:
+        extra["pool_cost"] = _i64(rng.integers(20, 60, size=n))
+    if balance:
+        amount = _i64(rng.integers(1, 5, size=m * n))
+        extra["balance"] = (BalanceTerm("value", amount, _i64([0, 0, 0]), _i64([3, 3, 3]), _i64([6, 6, 6]),
+                                        _i64([4, 4, 4])),)
+    if moves:
+        extra["owner"] = _i64(rng.integers(0, m, size=n))
+        extra["move_budget"] = 2
+    return _dense(cost, load, capacity, **extra)
+
+
+def _brute_force(p: ArcProblem) -> tuple[int | None, list[np.ndarray]]:
+    """Optimum over every plan that check_plan accepts, and all plans reaching it."""
+    options = []
+    for i in range(p.n_customers):
+        arcs = [int(a) for a in np.flatnonzero(p.arc_customer == i)]
+        if p.pool_cost is not None and p.pool_cost[i] >= 0:
+            arcs.append(-1)
+        options.append(arcs)
+    best, plans = None, []
+    for combo in itertools.product(*options):
+        plan = _i64(combo)
+        if check_plan(p, plan):
+            continue
+        total = evaluate(p, plan)["total"]
+        if best is None or total < best:
+            best, plans = total, [plan]
+        elif total == best:
+            plans.append(plan)
+    return best, plans
+
+
+CASES = [
+    ("plain", {}),
+    ("pool", {"pool": True}),
+    ("balance", {"balance": True}),
+    ("moves", {"moves": True}),
+    ("all", {"pool": True, "balance": True, "moves": True}),
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("kind,flags", CASES, ids=[c[0] for c in CASES])
+def test_lagrangian_bound_below_true_optimum(seed: int, kind: str, flags: dict) -> None:
+    """The Lagrangian dual value never exceeds the brute-force optimum."""
+    p = _random_problem(seed, **flags)
+    optimum, _ = _brute_force(p)
+    if optimum is None:
+        pytest.skip("infeasible draw")
+    duals = lagrangian_bound(p, upper=optimum, iterations=300)
+    assert duals.bound <= optimum + 1e-6
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("kind,flags", CASES, ids=[c[0] for c in CASES])
+def test_solve_matches_brute_force(seed: int, kind: str, flags: dict) -> None:
+    """solve() proves the brute-force optimum, with a feasible plan and a valid bound."""
+    p = _random_problem(seed, **flags)
+    optimum, _ = _brute_force(p)
+    res = solve(p, FAST)
+    if optimum is None:
+        assert res.objective is None
+        return
+    assert res.status == "OPTIMAL"
+    assert res.objective == optimum == evaluate(p, res.chosen_arc)["total"]
+    assert not check_plan(p, res.chosen_arc)
+    assert res.best_bound <= optimum
+
+
+# --- check_plan: one case per rule ------------------------------------------------------------------
+
+
+def _two_by_two(**extra) -> ArcProblem:
+    """2 reps, 2 customers; loads 5, capacity 6: one customer per rep fits, two do not."""
+    return _dense([[1, 2], [3, 4]], [[5, 5], [5, 5]], [6, 6], **extra)
+
+
+# arcs: 0 = (c0, r0), 1 = (c1, r0), 2 = (c0, r1), 3 = (c1, r1)
+VIOLATIONS = [
+    ("wrong length", {}, [0], "plan has 1 entries for 2 customers"),
+    ("no such arc", {}, [0, 9], "plan names an arc that does not exist"),
+    ("arc of another customer", {}, [1, 3], "1 customers use an arc of another customer"),
+    ("pool not allowed", {}, [0, -1], "1 customers left in the pool where the pool is not allowed"),
+    ("workload", {}, [0, 1], "1 reps over workload capacity"),
+    ("accounts", {"count_capacity": _i64([0, 2])}, [0, 3], "1 reps over account capacity"),
+    ("move budget", {"owner": _i64([0, 0]), "move_budget": 0}, [0, 3], "1 voluntary moves exceed the budget of 0"),
+    ("moves per rep", {"owner": _i64([0, 0]), "max_moves_per_rep": 0}, [0, 3], "2 reps exceed 0 moves in or out"),
+]
+
+
+@pytest.mark.parametrize("name,extra,plan,message", VIOLATIONS, ids=[v[0] for v in VIOLATIONS])
+def test_check_plan_catches_each_violation(name: str, extra: dict, plan: list[int], message: str) -> None:
+    """Each broken hard rule is reported in words."""
+    p = _two_by_two(**extra)
+    assert message in check_plan(p, _i64(plan))
+
+
+def test_check_plan_accepts_feasible_plan() -> None:
+    """A plan within every limit has no problems."""
+    p = _two_by_two(count_capacity=_i64([1, 1]), owner=_i64([0, 1]), move_budget=0, max_moves_per_rep=0)
+    assert check_plan(p, _i64([0, 3])) == []
+
+
+# --- evaluate and balance ---------------------------------------------------------------------------
+
+
+def test_evaluate_reports_each_part() -> None:
+    """Arc costs, pool costs and balance penalties add up to the total, part by part."""
+    amount = _i64([2, 3, 4, 5])  # per arc, same order as the arcs
+    term = BalanceTerm("value", amount, _i64([1, 0]), _i64([0, 4]), _i64([2, 9]), _i64([10, 7]))
+    p = _two_by_two(pool_cost=_i64([50, 60]), balance=(term,))
+    plan = _i64([0, -1])  # c0 on r0 (amount 2), c1 in the pool
+    assert [a.tolist() for a in balance_amounts(p, plan)] == [[3, 0]]
+    # r0 carries 1 + 2 = 3 > upper 2: 1 * 10; r1 carries 0 < lower 4: 4 * 7
+    assert evaluate(p, plan) == {"arcs": 1, "pool": 60, "value": 10 + 28, "total": 1 + 60 + 38}
+
+
+def test_balance_term_moves_a_customer_when_the_band_pays() -> None:
+    """A heavy enough band weight sends a customer to a dearer rep; a zero weight does not."""
+    amount = _i64([5, 5, 5, 5])
+    cost = [[1, 1], [2, 2]]
+    load = [[1, 1], [1, 1]]
+    cheap = _dense(cost, load, [9, 9])
+    for weight, expected_reps in ((0, [0, 0]), (10, [0, 1])):
+        term = BalanceTerm("value", amount, _i64([0, 0]), _i64([0, 0]), _i64([5, 5]), _i64([weight, weight]))
+        p = dataclasses.replace(cheap, balance=(term,))
+        res = solve(p, FAST)
+        assert sorted(p.arc_rep[res.chosen_arc].tolist()) == expected_reps
+
+
+# --- pool, budget, hint -----------------------------------------------------------------------------
+
+
+def test_pool_taken_when_cheaper_and_infeasible_without_arcs() -> None:
+    """A customer goes to the pool when that is cheapest; one with no arc and no pool is infeasible."""
+    p = _dense([[100, 1]], [[1, 1]], [5], pool_cost=_i64([10, -1]))
+    res = solve(p, FAST)
+    assert res.chosen_arc.tolist() == [-1, 1] and res.objective == 11
+    stranded = ArcProblem(2, 1, _i64([0]), _i64([0]), _i64([1]), _i64([1]), _i64([5]))
+    assert solve(stranded, FAST).status == "INFEASIBLE"
+
+
+def test_move_budget_limits_voluntary_moves() -> None:
+    """With a budget of one move, only the most valuable move is made."""
+    # both customers owned by rep 0, both much cheaper on rep 1
+    p = _dense([[10, 10], [1, 5]], [[1, 1], [1, 1]], [5, 5], owner=_i64([0, 0]), hint_arc=_i64([0, 1]))
+    free = solve(p, FAST)
+    assert free.objective == 6
+    capped = solve(dataclasses.replace(p, move_budget=1), FAST)
+    assert capped.objective == 1 + 10
+    assert capped.chosen_arc.tolist() == [2, 1]
+
+
+def test_hint_returned_when_nothing_strictly_better() -> None:
+    """An optimal hint is a fixed point, even when another plan ties with it."""
+    # both reps cost the same: any plan is optimal; the hint puts both customers on rep 1
+    p = _dense([[3, 3], [3, 3]], [[1, 1], [1, 1]], [5, 5], hint_arc=_i64([2, 3]), owner=_i64([1, 1]))
+    res = solve(p, FAST)
+    assert res.chosen_arc.tolist() == [2, 3]
+    assert res.objective == 6
+
+
+def test_solution_is_strictly_better_than_a_poor_hint() -> None:
+    """A hint that can be improved is replaced by a strictly cheaper plan."""
+    p = _dense([[3, 3], [1, 1]], [[1, 1], [1, 1]], [5, 5], hint_arc=_i64([0, 1]))
+    res = solve(p, FAST)
+    assert res.objective == 2 and res.chosen_arc.tolist() == [2, 3]
+
+
+# --- tight instances, determinism -------------------------------------------------------------------
+
+
+def _tight(seed: int, m: int = 6, n: int = 60) -> ArcProblem:
+    """A type-D-like instance: cost falls as load rises, capacity 80 % of the average load."""
+    rng = np.random.default_rng(seed)
+    load = rng.integers(1, 100, size=(m, n))
+    cost = 111 - load + rng.integers(-10, 11, size=(m, n))
+    capacity = (0.8 * load.sum(axis=1) / m).astype(np.int64)
+    return _dense(cost.tolist(), load.tolist(), capacity.tolist())
+
+
+@pytest.mark.parametrize("exact_arc_limit", [60_000, 0], ids=["exact", "lns"])
+def test_same_seed_same_plan_in_deterministic_mode(exact_arc_limit: int) -> None:
+    """Two deterministic runs with the same seed return the same plan, by exact model and by LNS."""
+    p = _tight(7)
+    opts = dataclasses.replace(FAST, time_limit_seconds=30.0, deterministic_time=0.5, exact_arc_limit=exact_arc_limit)
+    a, b = solve(p, opts), solve(p, opts)
+    assert a.objective is not None
+    assert a.objective == b.objective
+    assert np.array_equal(a.chosen_arc, b.chosen_arc)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_tight_instances_give_feasible_plans_and_valid_bounds(seed: int) -> None:
+    """On tight type-D-like data the plan passes check_plan and the bound stays below it."""
+    p = _tight(seed)
+    res = solve(p, dataclasses.replace(FAST, time_limit_seconds=1.0))
+    assert res.objective is not None
+    assert not check_plan(p, res.chosen_arc)
+    assert res.objective == evaluate(p, res.chosen_arc)["total"]
+    assert res.best_bound <= res.objective
+    assert not math.isnan(res.best_bound)
