@@ -193,6 +193,7 @@ def solve_options(policy: Policy) -> SolveOptions:
         deterministic=s.deterministic,
         deterministic_time=s.deterministic_time,
         exact_arc_limit=s.exact_arc_limit,
+        gap_limit=s.gap_limit,
         log=s.log,
     )
 

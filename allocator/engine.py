@@ -135,6 +135,7 @@ class SolveOptions:
     exact_arc_limit: int = 60_000
     log: bool = False
     lagrangian_iterations: int = 300
+    gap_limit: float = 0.0  # stop once the plan is proven within this fraction of the bound
 
 
 @dataclass(frozen=True, slots=True)
@@ -775,10 +776,12 @@ def _solve_sub(
     prm.num_workers = opts.workers
     prm.random_seed = opts.seed
     prm.log_search_progress = opts.log
+    prm.relative_gap_limit = opts.gap_limit
     if opts.deterministic:
         prm.max_deterministic_time = max(0.01, det_time)
-        if opts.workers > 1:
-            prm.interleave_search = True
+        # parallel workers race, so only one worker is reproducible; CP-SAT's lock-step mode
+        # (interleave_search) aborts the process on some infeasible models (seen with OR-Tools 9.15)
+        prm.num_workers = 1
     if not full:
         prm.num_workers = LNS_SUB_WORKERS
     status = solver.solve(model)
@@ -936,11 +939,13 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             keep_arcs[hint[hint >= 0]] = True
     stages["fixing_kept_arcs"] = float(keep_arcs.sum())
 
-    # 4. exact model or neighbourhood search
+    # 4. exact model or neighbourhood search (unless the start is already proven good enough)
     t = time.perf_counter()
     method = "exact"
     status = "FEASIBLE" if incumbent is not None else "UNKNOWN"
-    if keep_arcs.sum() <= opts.exact_arc_limit or incumbent is None:
+    if incumbent is not None and _within_gap(inc_obj, lower, opts.gap_limit):
+        method = "start"
+    elif keep_arcs.sum() <= opts.exact_arc_limit or incumbent is None:
         chosen = incumbent if incumbent is not None else np.full(p.n_customers, -1, dtype=np.int64)
         sub = _Sub(np.arange(p.n_customers, dtype=np.int64), np.flatnonzero(keep_arcs).astype(np.int64),
                    np.arange(p.n_reps, dtype=np.int64))
@@ -984,6 +989,10 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
     )
 
 
+def _within_gap(objective: float, bound: float, gap_limit: float) -> bool:
+    return gap_limit > 0 and math.isfinite(bound) and objective - bound <= gap_limit * max(1.0, abs(objective))
+
+
 def _lns(
     p: ArcProblem,
     ix: _Index,
@@ -1009,6 +1018,8 @@ def _lns(
     tabu = np.zeros(p.n_reps, dtype=np.int64)
     while time.perf_counter() < deadline - 0.05:
         if opts.deterministic and det_used >= opts.deterministic_time:
+            break
+        if _within_gap(obj, lower, opts.gap_limit):
             break
         if k >= len(order):
             order, k = rng.permutation(p.n_reps), 0

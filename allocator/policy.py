@@ -160,6 +160,8 @@ class SolverSettings:
         always added). Widened automatically where a max-flow check shows a shortfall.
     exact_arc_limit: models with at most this many arcs are solved by one CP-SAT model;
         larger ones by decomposition (large-neighbourhood search over groups of reps).
+    gap_limit: stop searching once the plan is proven within this fraction of the bound
+        (0.001 = 0.1 %; 0 = search until optimal or out of budget).
     log: print CP-SAT's search log to stderr.
     """
 
@@ -170,6 +172,7 @@ class SolverSettings:
     seed: int = 0
     candidates: int = 10
     exact_arc_limit: int = 60_000
+    gap_limit: float = 0.001
     log: bool = False
 
     def __post_init__(self) -> None:

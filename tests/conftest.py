@@ -305,7 +305,7 @@ def owners(assignments: pd.DataFrame) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def fast_policy() -> Policy:
     """Default weights and rules, with a short deterministic solve."""
-    return Policy(solver=SolverSettings(time_limit_seconds=5, deterministic=True, deterministic_time=2))
+    return Policy(solver=SolverSettings(time_limit_seconds=5, deterministic=True, deterministic_time=2, gap_limit=0.0))
 
 
 @pytest.fixture(scope="session")
