@@ -268,21 +268,30 @@ def build_moves(book: Book, assignments: pd.DataFrame, rep_books: pd.DataFrame |
     groups = move_groups(out, rep_books) if rep_books is not None else pd.DataFrame(
         {"group": "", "group_kind": "", "group_size": 1}, index=out.index)
     out = pd.concat([out, groups], axis=1)
-    out["explanation"] = [e + _together(out, k) for k, e in enumerate(out["explanation"])]
+    out["explanation"] = [e + t for e, t in zip(out["explanation"], _together_texts(out))]
     return out[MOVE_COLUMNS]
 
 
-def _together(moves: pd.DataFrame, k: int) -> str:
-    """'; swap with C0012' or '; chain G0003 of 5 moves through full reps' for grouped moves."""
-    gid = moves["group"].iat[k]
-    if not gid:
-        return ""
-    members = moves.index[moves["group"] == gid]
-    others = [moves["customer_id"].iat[j] for j in members if j != k]
-    if moves["group_kind"].iat[k] == "swap":
-        return f"; goes together with {others[0]} (swap)"
-    shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-    return f"; goes together with {shown} ({moves['group_kind'].iat[k]} {gid} of {len(members)} moves)"
+def _together_texts(moves: pd.DataFrame) -> list[str]:
+    """Per move, '; goes together with …' naming the other moves of its group ('' when alone)."""
+    members: dict[str, list[str]] = {}
+    for gid, cid in zip(moves["group"], moves["customer_id"]):
+        if gid:
+            members.setdefault(gid, []).append(cid)
+    out = []
+    for gid, kind, cid in zip(moves["group"], moves["group_kind"], moves["customer_id"]):
+        if not gid:
+            out.append("")
+            continue
+        group = members[gid]
+        others = [c for c in group[:5] if c != cid][:4]
+        if kind == "swap":
+            out.append(f"; goes together with {others[0]} (swap)")
+            continue
+        rest = len(group) - 1 - min(3, len(others))
+        shown = ", ".join(others[:3]) + (f" and {rest} more" if rest > 0 else "")
+        out.append(f"; goes together with {shown} ({kind} {gid} of {len(group)} moves)")
+    return out
 
 
 def _balance_gain(book: Book, assignments: pd.DataFrame, idx: np.ndarray, owner: np.ndarray,

@@ -171,7 +171,7 @@ class SolverSettings:
     workers: int = 2
     seed: int = 0
     candidates: int = 10
-    exact_arc_limit: int = 60_000
+    exact_arc_limit: int = 10_000
     gap_limit: float = 0.001
     log: bool = False
 
