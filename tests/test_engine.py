@@ -254,3 +254,29 @@ def test_tight_instances_give_feasible_plans_and_valid_bounds(seed: int) -> None
     assert res.objective == evaluate(p, res.chosen_arc)["total"]
     assert res.best_bound <= res.objective
     assert not math.isnan(res.best_bound)
+
+
+def test_shift_search_improves_and_keeps_every_rule() -> None:
+    """Single-customer shifts from a poor feasible plan lower the objective and never break a hard rule."""
+    import numpy as np
+
+    from allocator.engine import ArcProblem, BalanceTerm, _index, check_plan, evaluate, shift_search
+
+    rng = np.random.default_rng(3)
+    n, m = 60, 5
+    cust = np.repeat(np.arange(n), m)
+    rep = np.tile(np.arange(m), n)
+    amount = rng.integers(1, 30, size=n)[cust]
+    p = ArcProblem(
+        n_customers=n, n_reps=m, arc_customer=cust, arc_rep=rep,
+        arc_cost=rng.integers(0, 100, size=n * m), arc_load=rng.integers(1, 5, size=n * m),
+        load_capacity=np.full(m, 60), count_capacity=np.full(m, 16),
+        balance=(BalanceTerm("value_balance", amount, np.zeros(m, np.int64), np.full(m, 150), np.full(m, 250),
+                             np.full(m, 3)),),
+    )
+    start = np.arange(n) * m + (np.arange(n) % m)  # round robin: feasible, far from optimal
+    assert check_plan(p, start) == []
+    better = shift_search(p, _index(p), start)
+    assert check_plan(p, better) == []
+    assert evaluate(p, better)["total"] < evaluate(p, start)["total"]
+    assert shift_search(p, _index(p), better).tolist() == shift_search(p, _index(p), better).tolist()
