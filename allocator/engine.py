@@ -9,8 +9,11 @@ How it solves (every step measured in ``benchmarks/``):
 
 1. A Lagrangian relaxation of capacities, balance and budget, maximised by subgradient steps in
    numpy, gives a proven lower bound and prices per rep.
-2. Two starts: the hint (today's ownership) repaired to feasibility, and a greedy placement by
-   Lagrangian reduced cost. The cheaper one is the incumbent.
+2. Starts: the hint (today's ownership) repaired to feasibility, a greedy placement by
+   Lagrangian reduced cost, and (plain GAPs only) the Lagrangian plan repaired by capacity. The
+   cheapest is then improved by :func:`shift_search`, exact single-customer moves applied many
+   at once, and becomes the incumbent. When it is already within ``gap_limit`` of the bound the
+   search stops there.
 3. Reduced-cost fixing drops arcs that cannot be in any plan better than the incumbent.
 4. Small models go to one CP-SAT model with the incumbent as hint. Large ones are improved by
    large-neighbourhood search: groups of reps that share customers are re-optimised exactly by
