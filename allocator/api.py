@@ -105,10 +105,9 @@ class Plan:
     def summary_text(self) -> str:
         """The few lines the CLI prints."""
         s = self.summary
-        gap = "–" if s["gap"] is None else f"{100 * s['gap']:.2f} %"
         short = _shortfall_text(s.get("pool_shortfall", []))
         return short + (
-            f"status {s['status']}, objective {s['objective']}, bound {s['best_bound']}, gap {gap}\n"
+            f"{_status_line(s)}\n"
             f"{s['n_customers']} customers, {s['n_reps']} reps: {s['n_assigned']} assigned, {s['n_pool']} in pool, "
             f"{s['n_moves']} moves ({s['n_forced_moves']} forced, {s['n_voluntary_moves']} voluntary)\n"
             f"solve {s['solve_seconds']:.1f} s, total {s['total_seconds']:.1f} s"
@@ -122,9 +121,6 @@ class Plan:
         out_dir = Path(out_dir)
         summary = dict(self.summary)
 
-        def write_json(p: Path) -> None:
-            p.write_text(json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8")
-
         writers = {
             "assignments.parquet": lambda p: self.assignments.to_parquet(p, index=False),
             "moves.csv": lambda p: _spreadsheet_safe(self.moves).to_csv(p, index=False, encoding="utf-8-sig"),
@@ -136,7 +132,7 @@ class Plan:
             "report.html": lambda p: p.write_text(
                 render_report(summary, self.assignments, self.moves, self.reps, self.customers), encoding="utf-8"
             ),
-            "summary.json": write_json,
+            "summary.json": lambda p: p.write_text(_summary_json(summary), encoding="utf-8"),
         }
         write_run(out_dir, writers)
         log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
@@ -156,6 +152,15 @@ def _shortfall_text(rows: list[dict]) -> str:
 def _input_snapshot(frame: pd.DataFrame | None) -> pd.DataFrame:
     """The validated table as planned, kept in the run folder so `allocator explain` can check rules."""
     return pd.DataFrame() if frame is None else frame.reset_index(drop=True)
+
+
+def _summary_json(summary: dict[str, Any]) -> str:
+    """summary.json's text: indented, UTF-8 kept readable (Chinese region names)."""
+    return json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def _status_line(s: dict[str, Any]) -> str:
+    return f"status {s['status']}, objective {s['objective']}, bound {s['best_bound']}, gap {_pct(s['gap'])}"
 
 
 def _json_default(x: Any) -> Any:
@@ -428,7 +433,7 @@ class Placement:
         s = self.summary
         short = _shortfall_text(s["pool_shortfall"])
         return short + (
-            f"status {s['status']}, objective {s['objective']}, bound {s['best_bound']}, gap {_pct(s['gap'])}\n"
+            f"{_status_line(s)}\n"
             f"{s['n_new']} new customers: {s['n_placed']} placed, {s['n_pool']} left in the pool; "
             f"{s['n_book']} book customers unchanged\n"
             f"solve {s['solve_seconds']:.1f} s, total {s['total_seconds']:.1f} s"
@@ -441,8 +446,7 @@ class Placement:
         summary = dict(self.summary)
         writers = {
             "assignments.parquet": lambda p: self.assignments.to_parquet(p, index=False),
-            "summary.json": lambda p: p.write_text(
-                json.dumps(summary, indent=2, ensure_ascii=False, default=_json_default) + "\n", encoding="utf-8"),
+            "summary.json": lambda p: p.write_text(_summary_json(summary), encoding="utf-8"),
         }
         write_run(out_dir, writers)
         log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
