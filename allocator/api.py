@@ -6,7 +6,6 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -610,4 +609,4 @@ def _alternatives(book: Book, placed: pd.DataFrame) -> pd.DataFrame:
     return out[NEW_COLUMNS]
 
 
-__all__ = ["Placement", "Plan", "assign_new", "plan", "read_inputs", "solve_options", "math", "dataclasses"]
+__all__ = ["Placement", "Plan", "assign_new", "plan", "read_inputs", "solve_options"]

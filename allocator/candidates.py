@@ -10,7 +10,6 @@ solver.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -505,7 +504,6 @@ def build_book(
         rows = blk[~locked[blk]]
         if len(rows):
             scorer.score(rows, k)
-    owner_eligible, eligible_count = scorer.owner_eligible, scorer.eligible_count
 
     # staffing check: can every customer be placed on these arcs by account capacity? widen where not
     cap_acc = reps["max_accounts"].to_numpy(dtype=np.float64)
@@ -566,25 +564,13 @@ def build_book(
     fa_r = ar[free_arcs]
 
     pool_points = pool_cost_points(cust["tier"], size, policy)
-    no_arc = np.ones(n_c, dtype=bool)
-    no_arc[ac] = False
-    stranded = np.flatnonzero(no_arc & ~locked)
-    if not rules.allow_pool and len(stranded):
-        ids = ", ".join(cust["customer_id"].iloc[stranded[:5]])
-        more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
-        raise PolicyError(
-            f"{len(stranded)} customers have no eligible rep ({ids}{more}) and rules.allow_pool is false; "
-            "allow the pool, or relax region_mode, min_level or require_language"
-        )
-    if len(stranded):
-        warnings.append(f"{len(stranded)} customers have no eligible rep and stay in the pool")
+    warnings += _stranded(cust, ac, ~locked, rules.allow_pool, "customers")
 
     cost_int = _to_int(arcs["cost_total"].to_numpy()[free_arcs] * COST_SCALE)
     locked_load = np.bincount(owner[locked], weights=load_int[locked], minlength=n_r).astype(np.int64)
     cap_wl = reps["max_workload"].to_numpy(dtype=np.float64)
     load_cap = np.where(np.isnan(cap_wl), -1, np.maximum(0, np.floor(cap_wl * LOAD_SCALE) - locked_load)).astype(np.int64)
     count_cap = np.where(np.isnan(cap_acc), -1, np.maximum(0, cap_acc - locked_count)).astype(np.int64)
-    active = reps["active"].to_numpy(dtype=bool)
 
     value_target, workload_target = _balance_targets(reps, value.sum(), workload.sum())
     hint = np.full(len(free), -1, dtype=np.int64)
@@ -703,18 +689,7 @@ def build_new_book(
     ac = arcs["customer"].to_numpy(dtype=np.int64)
     ar = arcs["rep"].to_numpy(dtype=np.int64)
 
-    no_arc = np.ones(n_c, dtype=bool)
-    no_arc[ac] = False
-    stranded = np.flatnonzero(no_arc)
-    if not rules.allow_pool and len(stranded):
-        ids = ", ".join(cust["customer_id"].iloc[stranded[:5]])
-        more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
-        raise PolicyError(
-            f"{len(stranded)} new customers have no eligible rep ({ids}{more}) and rules.allow_pool is false; "
-            "allow the pool, or relax region_mode, min_level or require_language"
-        )
-    if len(stranded):
-        warnings.append(f"{len(stranded)} new customers have no eligible rep and stay in the pool")
+    warnings += _stranded(cust, ac, np.ones(n_c, dtype=bool), rules.allow_pool, "new customers")
 
     size = size_all[new_pos]
     pool_points = pool_cost_points(cust["tier"], size, policy)
@@ -738,6 +713,24 @@ def build_new_book(
     return Book(cust, reps, arcs, problem, np.arange(n_c, dtype=np.int64), np.arange(len(arcs), dtype=np.int64),
                 pool_points, value_target, workload_target, widened, 0, tuple(warnings), as_of,
                 rules.relationship_window_days)
+
+
+def _stranded(cust: pd.DataFrame, arc_customer: np.ndarray, free: np.ndarray, allow_pool: bool,
+              noun: str) -> list[str]:
+    """Free customers with no candidate arc: a warning (they stay in the pool), or an error without pool."""
+    no_arc = np.ones(len(cust), dtype=bool)
+    no_arc[arc_customer] = False
+    stranded = np.flatnonzero(no_arc & free)
+    if not len(stranded):
+        return []
+    if not allow_pool:
+        ids = ", ".join(cust["customer_id"].iloc[stranded[:5]])
+        more = f" and {len(stranded) - 5} more" if len(stranded) > 5 else ""
+        raise PolicyError(
+            f"{len(stranded)} {noun} have no eligible rep ({ids}{more}) and rules.allow_pool is false; "
+            "allow the pool, or relax region_mode, min_level or require_language"
+        )
+    return [f"{len(stranded)} {noun} have no eligible rep and stay in the pool"]
 
 
 def _capacity_moves(owner: np.ndarray, load: np.ndarray, count_cap: np.ndarray, load_cap: np.ndarray,
@@ -813,4 +806,4 @@ def distance_matrix_km(c_lat, c_lon, r_lat, r_lon) -> np.ndarray:
                          np.asarray(r_lon)[None, :])
 
 
-__all__ = ["Book", "build_book", "build_new_book", "relationship_strength", "COST_PARTS", "COST_SCALE", "math"]
+__all__ = ["Book", "build_book", "build_new_book", "relationship_strength", "COST_PARTS", "COST_SCALE"]

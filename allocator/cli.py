@@ -86,13 +86,11 @@ def run_command(
     Re-plan after review: allocator run ... --decisions runs/today/moves.csv --out runs/today-2
     """
     from .api import plan
-    from .policy import Policy
 
     log = _logger(quiet)
     try:
         as_of_date = _parse_date(as_of)
-        policy = Policy.from_toml(config) if config else Policy()
-        policy = policy.with_overrides(time_limit_seconds=time_limit, seed=seed)
+        policy = _load_policy(config, time_limit, seed)
         result = plan(customers, reps, activities, policy=policy, as_of=as_of_date, log=log, decisions=decisions)
         result.write(out, log=log)
     except AllocatorError as exc:
@@ -120,19 +118,25 @@ def assign_new_command(
     --new crm/new_leads.csv --out runs/new-2026-11-30-1400
     """
     from .api import assign_new
-    from .policy import Policy
 
     log = _logger(quiet)
     try:
         as_of_date = _parse_date(as_of)
-        policy = Policy.from_toml(config) if config else Policy()
-        policy = policy.with_overrides(time_limit_seconds=time_limit)
+        policy = _load_policy(config, time_limit)
         result = assign_new(customers, reps, new, activities, policy=policy, as_of=as_of_date, log=log)
         result.write(out, log=log)
     except AllocatorError as exc:
         _fail(exc, debug)
     if not quiet:
         typer.echo(result.summary_text(), err=True)
+
+
+def _load_policy(config: Path | None, time_limit: float | None, seed: int | None = None):
+    """The --config policy (or the defaults) with --time-limit and --seed applied."""
+    from .policy import Policy
+
+    policy = Policy.from_toml(config) if config else Policy()
+    return policy.with_overrides(time_limit_seconds=time_limit, seed=seed)
 
 
 def _parse_date(text: str | None) -> dt.date | None:

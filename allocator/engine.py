@@ -35,8 +35,6 @@ from ortools.sat.python import cp_model
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
-# CP-SAT works on 64-bit integers; keep every objective term well inside that range.
-MAX_SAFE_INT = 2**53
 
 # Neighbourhood sizes of the large-neighbourhood search (module-level so benchmarks can tune them).
 LNS_REPS = 4
@@ -1021,11 +1019,8 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             new_obj = evaluate(p, new)["total"]
             if new_obj < inc_obj:
                 incumbent, inc_obj = new, new_obj
-            if name == "OPTIMAL":
-                # optimal over the kept arcs; dropped arcs cannot beat the incumbent
-                lower = max(lower, min(float(inc_obj), sub_bound))
-            else:
-                lower = max(lower, min(float(inc_obj), sub_bound))
+            # a bound over the kept arcs; dropped arcs cannot beat the incumbent
+            lower = max(lower, min(float(inc_obj), sub_bound))
             status = "OPTIMAL" if name == "OPTIMAL" else "FEASIBLE"
         elif name == "INFEASIBLE" and incumbent is None:
             status = "INFEASIBLE"

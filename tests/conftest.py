@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +25,14 @@ from allocator.policy import Policy, SolverSettings
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "data"
 AS_OF = dt.date(2026, 11, 30)
+
+
+def gap_bench_dir() -> Path | None:
+    """The public GAP instances: ../shared/bench/gap beside the checkout, or $ALLOCATOR_BENCH_DIR."""
+    candidates = [Path(__file__).resolve().parents[2] / "shared" / "bench" / "gap"]
+    if os.environ.get("ALLOCATOR_BENCH_DIR"):
+        candidates.append(Path(os.environ["ALLOCATOR_BENCH_DIR"]))
+    return next((d for d in candidates if (d / "VALUES.tsv").is_file()), None)
 
 # Three cities far enough apart (about 1,000 km) that distance dominates every other soft term.
 SHANGHAI = (31.23, 121.47)

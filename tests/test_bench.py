@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -23,19 +22,13 @@ from allocator.bench import (
     verify_assignment,
 )
 from allocator.errors import InputError
+from conftest import gap_bench_dir
 
 DATA = Path(__file__).parent / "data" / "gap"
 MULTI_FILES = [f"gap{k}.txt" for k in range(1, 13)] + [f"gap{x}.txt" for x in "abcd"]
 
 
-def _bench_dir() -> Path | None:
-    candidates = [Path(__file__).resolve().parents[2] / "shared" / "bench" / "gap"]
-    if os.environ.get("ALLOCATOR_BENCH_DIR"):
-        candidates.append(Path(os.environ["ALLOCATOR_BENCH_DIR"]))
-    return next((d for d in candidates if (d / "VALUES.tsv").is_file()), None)
-
-
-BENCH = _bench_dir()
+BENCH = gap_bench_dir()
 needs_bench = pytest.mark.skipif(BENCH is None, reason="GAP benchmark files not found")
 
 

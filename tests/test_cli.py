@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +13,7 @@ from typer.testing import CliRunner
 
 import allocator
 from allocator.cli import app
+from conftest import gap_bench_dir
 
 DATA = Path(__file__).parent / "data"
 RUN_FILES = {"assignments.parquet", "moves.csv", "reps.csv", "summary.json", "report.html",
@@ -22,15 +22,7 @@ FAST_CONFIG = "[solver]\ntime_limit_seconds = 5\ndeterministic_time = 1\n"
 WEIGHT_KEYS = "continuity, skill, distance, region, value_balance, workload_balance, tier, relationship, pool, pool_tier"
 
 
-def _bench_dir() -> Path | None:
-    """The public GAP instances, located as tests/test_bench.py does."""
-    candidates = [Path(__file__).resolve().parents[2] / "shared" / "bench" / "gap"]
-    if os.environ.get("ALLOCATOR_BENCH_DIR"):
-        candidates.append(Path(os.environ["ALLOCATOR_BENCH_DIR"]))
-    return next((d for d in candidates if (d / "VALUES.tsv").is_file()), None)
-
-
-BENCH = _bench_dir()
+BENCH = gap_bench_dir()
 
 
 @pytest.fixture()

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from allocator.bench import instance_to_arcs, read_gap_file, read_values
 from allocator.decompose import find_parts, solve_by_parts
 from allocator.engine import ArcProblem, SolveOptions, check_plan, evaluate
+from conftest import gap_bench_dir
 
 
-def _bench_dir() -> Path | None:
-    for cand in (Path(__file__).resolve().parents[2] / "shared" / "bench" / "gap",
-                 Path(os.environ.get("ALLOCATOR_BENCH_DIR", "/nonexistent"))):
-        if cand.is_dir():
-            return cand
-    return None
-
-
-BENCH = _bench_dir()
+BENCH = gap_bench_dir()
 OPTS = SolveOptions(time_limit_seconds=10, deterministic=True, deterministic_time=5)
 
 

@@ -17,12 +17,8 @@ from conftest import AS_OF, BEIJING, SHANGHAI, customers_frame, reps_frame
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def swap_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run with two moves: C0 leaves S (Shanghai) for B near it in Beijing; pool customer C1 goes to S.
-
-    S can hold one account, so C1 may only join S if C0 leaves: the two moves go together.
-    """
+def swap_book() -> tuple[pd.DataFrame, pd.DataFrame, Policy]:
+    """Customers, reps and a short policy: C0 (owned by S in Shanghai) sits in Beijing by rep B."""
     customers = customers_frame(
         {"customer_id": "C0", "at": BEIJING, "current_owner": "S"},
         {"customer_id": "C1", "at": SHANGHAI},
@@ -30,7 +26,16 @@ def swap_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     reps = reps_frame({"rep_id": "S", "at": SHANGHAI, "max_accounts": 1},
                       {"rep_id": "B", "at": BEIJING, "max_accounts": 2})
-    policy = Policy().with_solver(time_limit_seconds=10, deterministic_time=2)
+    return customers, reps, Policy().with_solver(time_limit_seconds=10, deterministic_time=2)
+
+
+@pytest.fixture(scope="module")
+def swap_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run with two moves: C0 leaves S (Shanghai) for B near it in Beijing; pool customer C1 goes to S.
+
+    S can hold one account, so C1 may only join S if C0 leaves: the two moves go together.
+    """
+    customers, reps, policy = swap_book()
     result = plan(customers, reps, policy=policy, as_of=AS_OF)
     assert set(result.moves["customer_id"]) == {"C0", "C1"}
     return result.write(tmp_path_factory.mktemp("run") / "run")
@@ -146,14 +151,7 @@ def test_formula_like_ids_survive_the_spreadsheet_round_trip(tmp_path: Path) -> 
 
 def test_replan_pins_approved_and_forbids_rejected(swap_run: Path, tmp_path: Path) -> None:
     """Re-planning with decisions keeps the approved move, never re-proposes the rejected one."""
-    customers = customers_frame(
-        {"customer_id": "C0", "at": BEIJING, "current_owner": "S"},
-        {"customer_id": "C1", "at": SHANGHAI},
-        {"customer_id": "C2", "at": BEIJING, "current_owner": "B"},
-    )
-    reps = reps_frame({"rep_id": "S", "at": SHANGHAI, "max_accounts": 1},
-                      {"rep_id": "B", "at": BEIJING, "max_accounts": 2})
-    policy = Policy().with_solver(time_limit_seconds=10, deterministic_time=2)
+    customers, reps, policy = swap_book()
     path = decisions(swap_run, tmp_path, {"C0": "approve", "C1": "reject"})
     again = plan(customers, reps, policy=policy, as_of=AS_OF, decisions=path)
     owner = dict(zip(again.assignments["customer_id"], again.assignments["rep_id"]))
