@@ -154,7 +154,7 @@ class SolverSettings:
     deterministic_time: the work budget of the search in deterministic mode: seconds of CP-SAT's
         deterministic clock, plus model building counted by model size (roughly seconds on
         a typical 2-core machine). Set time_limit_seconds above it with room to spare.
-    workers: CP-SAT search workers (deterministic mode runs them in lock-step).
+    workers: CP-SAT search workers with `deterministic = false` (deterministic mode uses one).
     seed: random seed for the search.
     candidates: candidate reps per customer (nearest eligible reps; the current owner is
         always added). Widened automatically where a max-flow check shows a shortfall.
