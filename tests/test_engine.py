@@ -280,3 +280,30 @@ def test_shift_search_improves_and_keeps_every_rule() -> None:
     assert check_plan(p, better) == []
     assert evaluate(p, better)["total"] < evaluate(p, start)["total"]
     assert shift_search(p, _index(p), better).tolist() == shift_search(p, _index(p), better).tolist()
+
+
+def test_exact_model_runs_unhinted_first_only_without_a_callers_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a plan, the exact model runs unhinted, then hinted; with a plan, hinted only."""
+    import allocator.engine as engine
+
+    phases: list[bool] = []
+    real = engine._solve_sub
+
+    def spy(*args, **kwargs):
+        full = args[7]
+        hinted = args[8] if len(args) > 8 else kwargs.get("hint", True)
+        if full:
+            phases.append(hinted)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_solve_sub", spy)
+    p = _tight(3, m=10, n=200)  # not proved optimal within half the budget, so both phases run
+    res = solve(p, FAST)
+    assert phases == [False, True]
+    assert res.objective is not None and not check_plan(p, res.chosen_arc)
+
+    phases.clear()
+    planned = dataclasses.replace(p, hint_arc=res.chosen_arc)
+    again = solve(planned, FAST)
+    assert phases == [True]
+    assert again.objective is not None and again.objective <= res.objective
