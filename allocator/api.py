@@ -133,9 +133,14 @@ class Plan:
             ),
             "summary.json": lambda p: p.write_text(_summary_json(summary), encoding="utf-8"),
         }
-        write_run(out_dir, writers)
-        log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
-        return out_dir
+        return _write_folder(out_dir, writers, log, t)
+
+
+def _write_folder(out_dir: Path, writers: dict, log: Log, started: float) -> Path:
+    """Write every file of a run folder at once (`write_run`) and log how long it took."""
+    write_run(out_dir, writers)
+    log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - started:.2f} s")
+    return out_dir
 
 
 def _shortfall_text(rows: list[dict]) -> str:
@@ -447,9 +452,7 @@ class Placement:
             "assignments.parquet": lambda p: self.assignments.to_parquet(p, index=False),
             "summary.json": lambda p: p.write_text(_summary_json(summary), encoding="utf-8"),
         }
-        write_run(out_dir, writers)
-        log(f"write: {len(writers)} files to {out_dir} in {time.perf_counter() - t:.2f} s")
-        return out_dir
+        return _write_folder(out_dir, writers, log, t)
 
 
 def assign_new(

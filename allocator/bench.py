@@ -376,7 +376,7 @@ def solve_instance(inst: GapInstance, time_limit_seconds: float, seed: int = 0) 
     problem = ArcProblem(n_customers=inst.n, n_reps=inst.m, **arcs)
     # Bench settings, chosen by measurement (benchmarks/bench_gap.py, BENCHMARKS.md): wall-clock
     # search like the plain peer (CP-SAT's portfolio with its LNS workers improves a hint far more
-    # than the lock-step deterministic mode: d40400 at 10 s 24701 against 24949).
+    # than the single-worker deterministic mode: d40400 at 10 s 24701 against 24949).
     # The exact model beats our LNS on the big instances once it has time for its LP-guided dive
     # (60 s: d801600 97410 against 98394, c801600 16347 against > 18000); at 10 s LNS wins.
     exact_arc_limit = max(SolveOptions().exact_arc_limit, int(EXACT_ARCS_PER_SECOND * time_limit_seconds))

@@ -536,6 +536,21 @@ def _arcs_of(ix: _Index, customers: I64) -> I64:
     return ix.order[pos]
 
 
+def _rep_usage(p: ArcProblem, chosen: I64) -> tuple[I64, I64]:
+    """Load and number of customers per rep under a plan (pool customers use no capacity)."""
+    used = chosen[chosen >= 0]
+    load = np.bincount(p.arc_rep[used], weights=p.arc_load[used], minlength=p.n_reps).astype(np.int64)
+    count = np.bincount(p.arc_rep[used], minlength=p.n_reps).astype(np.int64)
+    return load, count
+
+
+def _caps_or_unbounded(ix: _Index) -> tuple[I64, I64]:
+    """Load and count capacities with "no limit" (-1) as a huge number, so checks need no special case."""
+    unbounded = np.iinfo(np.int64).max // 4
+    return (np.where(ix.load_cap >= 0, ix.load_cap, unbounded),
+            np.where(ix.count_cap >= 0, ix.count_cap, unbounded))
+
+
 def _repair(p: ArcProblem, ix: _Index, rc: F64, first: I64, max_steps: int, deadline: float) -> I64 | None:
     """Make a capacity-infeasible plan feasible by moving customers off over-full reps.
 
@@ -546,11 +561,8 @@ def _repair(p: ArcProblem, ix: _Index, rc: F64, first: I64, max_steps: int, dead
     Only for plans without balance and move terms (`_plain_gap`).
     """
     chosen = first.copy()
-    cap_load = np.where(ix.load_cap >= 0, ix.load_cap, np.iinfo(np.int64).max // 4)
-    cap_cnt = np.where(ix.count_cap >= 0, ix.count_cap, np.iinfo(np.int64).max // 4)
-    used = chosen[chosen >= 0]
-    load = np.bincount(p.arc_rep[used], weights=p.arc_load[used], minlength=p.n_reps).astype(np.int64)
-    count = np.bincount(p.arc_rep[used], minlength=p.n_reps).astype(np.int64)
+    cap_load, cap_cnt = _caps_or_unbounded(ix)
+    load, count = _rep_usage(p, chosen)
     cur_rep = np.where(chosen >= 0, p.arc_rep[np.maximum(chosen, 0)], -1)
     pool_ok = ix.pool_cost >= 0
     last_moved = np.full(p.n_customers, -1, dtype=np.int64)
@@ -611,11 +623,8 @@ def _repair(p: ArcProblem, ix: _Index, rc: F64, first: I64, max_steps: int, dead
 def _shift_down(p: ArcProblem, ix: _Index, chosen: I64, passes: int, deadline: float) -> I64:
     """Local search: move single customers to cheaper arcs that fit, until no such move is left."""
     chosen = chosen.copy()
-    cap_load = np.where(ix.load_cap >= 0, ix.load_cap, np.iinfo(np.int64).max // 4)
-    cap_cnt = np.where(ix.count_cap >= 0, ix.count_cap, np.iinfo(np.int64).max // 4)
-    used = chosen[chosen >= 0]
-    load = np.bincount(p.arc_rep[used], weights=p.arc_load[used], minlength=p.n_reps).astype(np.int64)
-    count = np.bincount(p.arc_rep[used], minlength=p.n_reps).astype(np.int64)
+    cap_load, cap_cnt = _caps_or_unbounded(ix)
+    load, count = _rep_usage(p, chosen)
     for _ in range(passes):
         improved = False
         for i in range(p.n_customers):
@@ -823,9 +832,7 @@ def shift_search(p: ArcProblem, ix: _Index, chosen: I64, deadline: float = math.
         cand = (arc_r != cur_rep) & (assigned | pool_ok)
         if restricted:
             cand &= ~ix.arc_is_move
-        used = chosen[chosen >= 0]
-        load = np.bincount(arc_r[used], weights=p.arc_load[used], minlength=p.n_reps)
-        cnt = np.bincount(arc_r[used], minlength=p.n_reps)
+        load, cnt = _rep_usage(p, chosen)
         fits = ((lc < 0) | (load[arc_r] + p.arc_load <= lc)) & ((cc < 0) | (cnt[arc_r] + 1 <= cc))
         old = np.where(assigned, p.arc_cost[np.maximum(cur, 0)], np.maximum(ix.pool_cost[arc_c], 0))
         delta = p.arc_cost.astype(np.float64) - old

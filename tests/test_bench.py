@@ -426,23 +426,16 @@ def _problem(name: str) -> GapInstance:
 
 
 SMALL_IDS = [f"gap{f}-{k}" for f in range(1, 13) for k in range(1, 6)]
+CHU_BEASLEY_SAMPLE = ["gapa-1", "gapa-2", "gapa-3", "gapa-4", "gapa-5", "gapa-6", "gapb-1", "gapc-1"]
 
 
 @needs_bench
-@pytest.mark.parametrize("name", SMALL_IDS)
-def test_engine_solves_or_library_gap_to_optimum(name: str) -> None:
-    """Every gap1-gap12 problem reaches its VALUES.tsv optimum, verified and proven."""
-    row = solve_instance(_problem(name), time_limit_seconds=5.0)
-    expected = _values()[name]
-    assert row.objective == expected, f"{name}: {row.objective} != optimum {expected}"
-    assert row.bound is not None and row.bound <= expected
-
-
-@needs_bench
-@pytest.mark.parametrize("name", ["gapa-1", "gapa-2", "gapa-3", "gapa-4", "gapa-5", "gapa-6", "gapb-1", "gapc-1"])
-def test_engine_solves_chu_beasley_sample_to_optimum(name: str) -> None:
-    """A sample of gapa-gapc reaches the known optimum within a short limit (build_row verified it)."""
-    row = solve_instance(_problem(name), time_limit_seconds=8.0)
+@pytest.mark.parametrize(
+    ("name", "limit"), [(n, 5.0) for n in SMALL_IDS] + [(n, 8.0) for n in CHU_BEASLEY_SAMPLE]
+)
+def test_engine_solves_gap_to_optimum(name: str, limit: float) -> None:
+    """Every gap1-gap12 problem and a sample of gapa-gapc reach the VALUES.tsv optimum (build_row verified it)."""
+    row = solve_instance(_problem(name), time_limit_seconds=limit)
     expected = _values()[name]
     assert row.objective == expected, f"{name}: {row.objective} != optimum {expected}"
     assert row.bound is not None and row.bound <= expected
