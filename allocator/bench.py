@@ -33,7 +33,6 @@ from .errors import InputError, Issue
 # Loads and costs of public GAP instances are below 10**4; this bound keeps every sum the
 # engine forms (at most n * max|c| for n up to 10**6) far inside int64.
 MAX_ABS_NUMBER = 10**9
-EXACT_ARCS_PER_SECOND = 2500  # arcs the exact model handles per second of limit (measured, see solve_instance)
 
 _ALLOWED_BYTES = re.compile(rb"[\s0-9-]*")
 _INTEGER = re.compile(r"-?[0-9]+")
@@ -376,12 +375,10 @@ def solve_instance(inst: GapInstance, time_limit_seconds: float, seed: int = 0) 
     problem = ArcProblem(n_customers=inst.n, n_reps=inst.m, **arcs)
     # Bench settings, chosen by measurement (benchmarks/bench_gap.py, BENCHMARKS.md): wall-clock
     # search like the plain peer (CP-SAT's portfolio with its LNS workers improves a hint far more
-    # than the single-worker deterministic mode: d40400 at 10 s 24701 against 24949).
-    # The exact model beats our LNS on the big instances once it has time for its LP-guided dive
-    # (60 s: d801600 97410 against 98394, c801600 16347 against > 18000); at 10 s LNS wins.
-    exact_arc_limit = max(SolveOptions().exact_arc_limit, int(EXACT_ARCS_PER_SECOND * time_limit_seconds))
-    options = SolveOptions(time_limit_seconds=time_limit_seconds, workers=2, seed=seed,
-                           deterministic=False, exact_arc_limit=exact_arc_limit)
+    # than the single-worker deterministic mode: d40400 at 10 s 24701 against 24949). The default
+    # exact_arc_limit: on the 40- and 80-agent 1600-job files the core model alone, without the
+    # whole model, did as well at 60 s (e801600 177,726 against 177,922; d801600 97,272 against 97,252).
+    options = SolveOptions(time_limit_seconds=time_limit_seconds, workers=2, seed=seed, deterministic=False)
     start = time.perf_counter()
     result = solve(problem, options)
     seconds = time.perf_counter() - start

@@ -46,6 +46,8 @@ LNS_BUILD_SECONDS_PER_ARC = 2e-5
 LNS_BUILD_SECONDS_PER_ROUND = 0.02
 SHIFT_MAX_ROUNDS = 200
 COLD_SHARE = 0.5  # share of the exact model's time spent without our start as hint
+CORE_ARCS = 3  # the core model keeps each customer's cheapest arcs by Lagrangian reduced cost
+CORE_MAX_SHARE = 0.6  # ... and runs only when that leaves out a real part of the model
 FEW_CANDIDATES = 3  # greedy places customers with at most this many arcs first
 
 
@@ -1016,18 +1018,18 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
     t = time.perf_counter()
     method = "exact"
     status = "FEASIBLE" if incumbent is not None else "UNKNOWN"
+    full_sub = _Sub(np.arange(p.n_customers, dtype=np.int64), np.flatnonzero(keep_arcs).astype(np.int64),
+                    np.arange(p.n_reps, dtype=np.int64))
     if incumbent is not None and _within_gap(inc_obj, lower, opts.gap_limit):
         method = "start"
-    elif keep_arcs.sum() <= opts.exact_arc_limit or incumbent is None:
+    elif phases := _exact_phases(p, ix, rc, incumbent, full_sub, opts.exact_arc_limit):
         chosen = incumbent if incumbent is not None else np.full(p.n_customers, -1, dtype=np.int64)
-        sub = _Sub(np.arange(p.n_customers, dtype=np.int64), np.flatnonzero(keep_arcs).astype(np.int64),
-                   np.arange(p.n_reps, dtype=np.int64))
-        # Without a caller's plan, a first phase runs unhinted: a hint steers CP-SAT's LP-guided
-        # dive onto our heuristic start, away from the LP optimum (measured in BENCHMARKS.md)
-        shares = [COLD_SHARE, 1.0] if p.hint_arc is None and incumbent is not None else [1.0]
         det_left = opts.deterministic_time
-        for k, share in enumerate(shares):
-            hinted = k == len(shares) - 1
+        core_solved = False
+        for sub, share, hinted in phases:
+            whole = sub is full_sub  # only the whole model's bound and proof hold for the problem
+            if core_solved and not whole:
+                continue
             remaining = (deadline - time.perf_counter()) * share
             name, new, sub_bound, det = _solve_sub(p, ix, chosen if incumbent is None else incumbent, sub, opts,
                                                    remaining, det_left * share, True, hinted)
@@ -1036,13 +1038,15 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                 new_obj = evaluate(p, new)["total"]
                 if new_obj < inc_obj:
                     incumbent, inc_obj = new, new_obj
-                # a bound over the kept arcs; dropped arcs cannot beat the incumbent
-                lower = max(lower, min(float(inc_obj), sub_bound))
-                status = "OPTIMAL" if name == "OPTIMAL" else "FEASIBLE"
-            elif name == "INFEASIBLE" and incumbent is None:
+                if whole:
+                    # a bound over the kept arcs; dropped arcs cannot beat the incumbent
+                    lower = max(lower, min(float(inc_obj), sub_bound))
+                    status = "OPTIMAL" if name == "OPTIMAL" else "FEASIBLE"
+            elif name == "INFEASIBLE" and incumbent is None and whole:
                 status = "INFEASIBLE"
+            core_solved = core_solved or (not whole and name == "OPTIMAL")
             trace.append((time.perf_counter() - t0, int(inc_obj) if math.isfinite(inc_obj) else -1, lower))
-            if name in ("OPTIMAL", "INFEASIBLE") or _within_gap(inc_obj, lower, opts.gap_limit):
+            if (whole and name in ("OPTIMAL", "INFEASIBLE")) or _within_gap(inc_obj, lower, opts.gap_limit):
                 break
     else:
         method = "lns"
@@ -1067,6 +1071,43 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         stages,
         tuple(trace),
     )
+
+
+def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, full: _Sub,
+                  exact_arc_limit: int) -> list[tuple[_Sub, float, bool]]:
+    """The exact model's phases, (sub-model, share of the time left, hinted); empty means use LNS.
+
+    With a caller's plan (the nightly book) one hinted model, so an unchanged book stays put.
+    Without one (GAP files, new customers), first a core model of each customer's cheapest arcs
+    by reduced cost, unhinted then hinted, then the whole model hinted with the best plan: on
+    tight instances the small core finds far better plans in the same time (measured in
+    BENCHMARKS.md), and the whole model gives the bound when it is small enough to build.
+    Without a core worth the name, the whole model runs unhinted first: a hint steers CP-SAT's
+    LP-guided dive onto our heuristic start, away from the LP optimum.
+    """
+    whole_fits = len(full.arcs) <= exact_arc_limit or incumbent is None
+    if p.hint_arc is not None or incumbent is None:
+        return [(full, 1.0, True)] if whole_fits else []
+    keep = np.zeros(len(p.arc_cost), dtype=bool)
+    keep[full.arcs] = True
+    core = keep & _core_mask(p, ix, rc, CORE_ARCS)
+    core[incumbent[incumbent >= 0]] = True  # the core model then always has a feasible plan
+    n_core = int(core.sum())
+    if n_core <= CORE_MAX_SHARE * len(full.arcs) and n_core <= exact_arc_limit:
+        core_sub = _Sub(full.customers, np.flatnonzero(core).astype(np.int64), full.reps)
+        if whole_fits:
+            return [(core_sub, 1 / 3, False), (core_sub, 1 / 2, True), (full, 1.0, True)]
+        return [(core_sub, 1 / 2, False), (core_sub, 1.0, True)]
+    return [(full, COLD_SHARE, False), (full, 1.0, True)] if whole_fits else []
+
+
+def _core_mask(p: ArcProblem, ix: _Index, rc: F64, per_customer: int) -> npt.NDArray[np.bool_]:
+    """Each customer's ``per_customer`` arcs of least reduced cost."""
+    by_rc = np.lexsort((rc, p.arc_customer))  # customer by customer, cheapest first
+    rank = np.arange(len(by_rc)) - ix.start[p.arc_customer[by_rc]]
+    mask = np.zeros(len(rc), dtype=bool)
+    mask[by_rc[rank < per_customer]] = True
+    return mask
 
 
 def _within_gap(objective: float, bound: float, gap_limit: float) -> bool:

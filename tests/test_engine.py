@@ -282,28 +282,71 @@ def test_shift_search_improves_and_keeps_every_rule() -> None:
     assert shift_search(p, _index(p), better).tolist() == shift_search(p, _index(p), better).tolist()
 
 
-def test_exact_model_runs_unhinted_first_only_without_a_callers_plan(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without a plan, the exact model runs unhinted, then hinted; with a plan, hinted only."""
+def _spy_phases(monkeypatch: pytest.MonkeyPatch, fake_core_proof: bool = False) -> list[tuple[int, bool]]:
+    """Record (arcs in the model, hinted) for every exact-model call of ``solve``.
+
+    With ``fake_core_proof`` every core model claims a proof and an impossible bound.
+    """
     import allocator.engine as engine
 
-    phases: list[bool] = []
+    phases: list[tuple[int, bool]] = []
     real = engine._solve_sub
 
-    def spy(*args, **kwargs):
-        full = args[7]
-        hinted = args[8] if len(args) > 8 else kwargs.get("hint", True)
+    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True):
+        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint)
         if full:
-            phases.append(hinted)
-        return real(*args, **kwargs)
+            phases.append((len(sub.arcs), hint))
+            if fake_core_proof and len(sub.arcs) < len(p.arc_cost) and out[1] is not None:
+                return "OPTIMAL", out[1], 1e12, out[3]
+        return out
 
     monkeypatch.setattr(engine, "_solve_sub", spy)
-    p = _tight(3, m=10, n=200)  # not proved optimal within half the budget, so both phases run
+    return phases
+
+
+def test_without_a_callers_plan_a_core_model_runs_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a plan: core unhinted, core hinted, then the whole model hinted; with a plan, hinted only."""
+    phases = _spy_phases(monkeypatch)
+    p = _tight(3, m=10, n=200)  # not proved optimal in the time, so every phase runs
     res = solve(p, FAST)
-    assert phases == [False, True]
     assert res.objective is not None and not check_plan(p, res.chosen_arc)
+    assert [h for _, h in phases] == [False, True, True]
+    core, _, whole = (n for n, _ in phases)
+    # each customer's cheapest arcs by reduced cost, plus the start's arc
+    assert phases[0][0] == phases[1][0] and p.n_customers * 3 <= core <= p.n_customers * 4 < whole
+
+    phases.clear()  # a whole model too big to build: the core alone, no LNS
+    small = solve(p, dataclasses.replace(FAST, exact_arc_limit=4 * p.n_customers))
+    assert phases == [(core, False), (core, True)] and small.method == "exact"
+    assert small.objective is not None and not check_plan(p, small.chosen_arc)
 
     phases.clear()
     planned = dataclasses.replace(p, hint_arc=res.chosen_arc)
     again = solve(planned, FAST)
-    assert phases == [True]
+    assert [h for _, h in phases] == [True] and phases[0][0] > p.n_customers * 4
     assert again.objective is not None and again.objective <= res.objective
+
+
+def test_a_core_model_proof_is_not_taken_for_the_whole_problem(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core leaves arcs out: its bound and its proof of optimality say nothing about the problem."""
+    phases = _spy_phases(monkeypatch, fake_core_proof=True)
+    p = _tight(3, m=10, n=200)
+    res = solve(p, FAST)
+    assert len(phases) == 2  # a proved core is not solved again; the whole model still runs
+    assert res.status == "FEASIBLE" and res.best_bound < res.objective
+
+
+def test_without_a_core_worth_the_name_the_whole_model_runs_unhinted_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With at most three arcs a customer the core is the whole model: unhinted, then hinted."""
+    phases = _spy_phases(monkeypatch)
+    rng = np.random.default_rng(5)
+    n, m = 200, 10
+    cust = np.repeat(np.arange(n), 3)
+    rep = np.concatenate([rng.choice(m, 3, replace=False) for _ in range(n)])
+    load = rng.integers(1, 100, size=3 * n)
+    p = ArcProblem(n_customers=n, n_reps=m, arc_customer=cust, arc_rep=rep, arc_cost=111 - load + rng.integers(-10, 11, 3 * n),
+                   arc_load=load, load_capacity=np.full(m, int(0.9 * load.sum() / 3 / m)))
+    res = solve(p, FAST)
+    assert res.objective is not None and not check_plan(p, res.chosen_arc)
+    assert res.status == "FEASIBLE"  # not proved in the time, so both phases run
+    assert [(k, h) for k, h in phases] == [(3 * n, False), (3 * n, True)]
