@@ -991,9 +991,6 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
     starts = [s for s in starts if not check_plan(p, s)]
     stages["start"] = time.perf_counter() - t
     lower = duals.bound
-    if not starts and len(p.arc_cost) > opts.exact_arc_limit:
-        # no feasible start found by greedy: fall back to one exact model even when large
-        pass
     incumbent = min(starts, key=lambda s: evaluate(p, s)["total"]) if starts else None
     if incumbent is not None:
         # cheap exact single moves first: the search then starts from a local optimum

@@ -159,7 +159,9 @@ class SolverSettings:
     candidates: candidate reps per customer (nearest eligible reps; the current owner is
         always added). Widened automatically where a max-flow check shows a shortfall.
     exact_arc_limit: models with at most this many arcs are solved by one CP-SAT model;
-        larger ones by decomposition (large-neighbourhood search over groups of reps).
+        larger ones by decomposition (large-neighbourhood search over groups of reps). Without
+        a plan to keep (assign-new), a core model of each customer's three cheapest arcs runs
+        first, and alone when the whole model is over the limit.
     gap_limit: stop searching once the plan is proven within this fraction of the bound
         (0.001 = 0.1 %; 0 = search until optimal or out of budget).
     log: print CP-SAT's search log to stderr.
