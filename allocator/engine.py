@@ -45,7 +45,6 @@ LNS_SUB_WORKERS = 1
 LNS_BUILD_SECONDS_PER_ARC = 2e-5
 LNS_BUILD_SECONDS_PER_ROUND = 0.02
 SHIFT_MAX_ROUNDS = 200
-COLD_SHARE = 0.5  # share of the exact model's time spent without our start as hint
 CORE_ARCS = 3  # the core model keeps each customer's cheapest arcs by Lagrangian reduced cost
 CORE_MAX_SHARE = 0.6  # ... and runs only when that leaves out a real part of the model
 FEW_CANDIDATES = 3  # greedy places customers with at most this many arcs first
@@ -1078,9 +1077,10 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     Without one (GAP files, new customers), first a core model of each customer's cheapest arcs
     by reduced cost, unhinted then hinted, then the whole model hinted with the best plan: on
     tight instances the small core finds far better plans in the same time (measured in
-    BENCHMARKS.md), and the whole model gives the bound when it is small enough to build.
-    Without a core worth the name, the whole model runs unhinted first: a hint steers CP-SAT's
-    LP-guided dive onto our heuristic start, away from the LP optimum.
+    BENCHMARKS.md), and the whole model gives the bound when it is small enough to build. The
+    core's first phase is unhinted because a hint steers CP-SAT's LP-guided dive onto our
+    heuristic start, away from the LP optimum. Without a core worth the name (few arcs a
+    customer) the whole model runs hinted: there the hint did better (gapd-1 proved optimal).
     """
     whole_fits = len(full.arcs) <= exact_arc_limit or incumbent is None
     if p.hint_arc is not None or incumbent is None:
@@ -1095,7 +1095,7 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
         if whole_fits:
             return [(core_sub, 1 / 3, False), (core_sub, 1 / 2, True), (full, 1.0, True)]
         return [(core_sub, 1 / 2, False), (core_sub, 1.0, True)]
-    return [(full, COLD_SHARE, False), (full, 1.0, True)] if whole_fits else []
+    return [(full, 1.0, True)] if whole_fits else []
 
 
 def _core_mask(p: ArcProblem, ix: _Index, rc: F64, per_customer: int) -> npt.NDArray[np.bool_]:
