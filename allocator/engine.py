@@ -1082,20 +1082,18 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     heuristic start, away from the LP optimum. Without a core worth the name (few arcs a
     customer) the whole model runs hinted: there the hint did better (gapd-1 proved optimal).
     """
-    whole_fits = len(full.arcs) <= exact_arc_limit or incumbent is None
+    whole = [(full, 1.0, True)] if len(full.arcs) <= exact_arc_limit or incumbent is None else []
     if p.hint_arc is not None or incumbent is None:
-        return [(full, 1.0, True)] if whole_fits else []
-    keep = np.zeros(len(p.arc_cost), dtype=bool)
-    keep[full.arcs] = True
-    core = keep & _core_mask(p, ix, rc, CORE_ARCS)
-    core[incumbent[incumbent >= 0]] = True  # the core model then always has a feasible plan
-    n_core = int(core.sum())
-    if n_core <= CORE_MAX_SHARE * len(full.arcs) and n_core <= exact_arc_limit:
-        core_sub = _Sub(full.customers, np.flatnonzero(core).astype(np.int64), full.reps)
-        if whole_fits:
-            return [(core_sub, 1 / 3, False), (core_sub, 1 / 2, True), (full, 1.0, True)]
-        return [(core_sub, 1 / 2, False), (core_sub, 1.0, True)]
-    return [(full, 1.0, True)] if whole_fits else []
+        return whole
+    in_core = _core_mask(p, ix, rc, CORE_ARCS)
+    in_core[incumbent[incumbent >= 0]] = True  # the core model then always has a feasible plan
+    core_arcs = full.arcs[in_core[full.arcs]]
+    if len(core_arcs) > CORE_MAX_SHARE * len(full.arcs) or len(core_arcs) > exact_arc_limit:
+        return whole
+    core = _Sub(full.customers, core_arcs, full.reps)
+    if whole:
+        return [(core, 1 / 3, False), (core, 1 / 2, True), *whole]
+    return [(core, 1 / 2, False), (core, 1.0, True)]
 
 
 def _core_mask(p: ArcProblem, ix: _Index, rc: F64, per_customer: int) -> npt.NDArray[np.bool_]:
