@@ -14,6 +14,11 @@ seed, solver, fingerprint); the fingerprint hashes the solver's source (``alloca
 and ``allocator/bench.py``, or ``plain_gap.py``) and the OR-Tools version, so an edited engine is
 measured afresh and never mixed with old rows. ``--fresh`` ignores the cache.
 
+One run per instance is noisy (both solvers stop on the wall clock). ``--runs N`` solves each
+instance N times per solver (ours with seeds seed … seed+N−1; the plain model keeps CP-SAT's
+defaults and is simply run again) and reports the median run, with the range of objectives
+beside it; win / tie / loss then compares medians.
+
 The instance folder is ``$ALLOCATOR_BENCH_DIR`` or ``../shared/bench/gap`` next to the checkout.
 
 Example::
@@ -21,6 +26,7 @@ Example::
     python benchmarks/bench_gap.py                                  # all, at 10 s and 60 s (hours)
     python benchmarks/bench_gap.py --time-limits 60 --only d,gapd    # the hard ones at 60 s
     python benchmarks/bench_gap.py --only gapa,c10400 --time-limits 2 --no-plain
+    python benchmarks/bench_gap.py --time-limits 60 --only gapd --runs 3   # medians of 3 runs
 """
 
 from __future__ import annotations
@@ -75,7 +81,8 @@ def group_of(name: str) -> str:
 def selected(name: str, file_stem: str, only: list[str] | None) -> bool:
     if not only:
         return True
-    return any(tok in (name, file_stem, group_of(name), f"type {tok.upper()}") for tok in only)
+    group = group_of(name)
+    return any(tok in (name, file_stem, group) or f"type {tok.upper()}" == group for tok in only)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,6 +164,23 @@ def solve_cached(cache: Cache, solver: str, fn: Callable, inst: GapInstance, lim
 # Report
 
 
+def median_run(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run with the median objective (the lower middle one for an even count; no plan sorts last)."""
+    ranked = sorted(rows, key=lambda r: (r["objective"] is None, r["objective"] or 0))
+    return ranked[(len(ranked) - 1) // 2]
+
+
+def spread(objectives: list[int | None] | None) -> str:
+    """`` (lo–hi)`` over several runs' objectives; empty for a single run."""
+    if not objectives or len(objectives) < 2:
+        return ""
+    found = [o for o in objectives if o is not None]
+    text = f"{min(found)}–{max(found)}" if found else "none"
+    if len(found) < len(objectives):
+        text += f", {len(objectives) - len(found)} without a plan"
+    return f" ({text})"
+
+
 def gap_pct(objective: int | None, bound: int | None) -> float | None:
     """100 (objective − bound) / objective, the engine's definition of the gap."""
     if objective is None or bound is None:
@@ -184,7 +208,7 @@ def render(limit: float, records: list[dict[str, Any]], meta: dict[str, Any], wi
         f"# GAP benchmark at {limit:g} s per instance",
         "",
         f"{meta['date']}, allocator {meta['version']} (engine {meta['fingerprints']['ours']}), OR-Tools "
-        f"{meta['ortools']}, {meta['machine']}, seed {meta['seed']}{meta['filter']}. Minimisation. "
+        f"{meta['ortools']}, {meta['machine']}, {_seeds_text(meta)}{meta['filter']}. Minimisation. "
         "gap = 100 (objective − bound) / objective against the solver's own bound; "
         "best-known from VALUES.tsv (gapa–gapd; none listed for types C, D, E). "
         "Plain = the textbook CP-SAT model of `plain_gap.py` (defaults, 2 workers, same limit). "
@@ -198,11 +222,12 @@ def render(limit: float, records: list[dict[str, Any]], meta: dict[str, Any], wi
     for r in records:
         o, p = r["ours"], r.get("plain")
         mark = " ✓" if r["best_known"] is not None and o["objective"] == r["best_known"] else ""
-        line = (f"| {r['instance']} | {r['m']} | {r['n']} | {_c(r['best_known'])} | {_c(o['objective'])}{mark} | "
+        line = (f"| {r['instance']} | {r['m']} | {r['n']} | {_c(r['best_known'])} | {_c(o['objective'])}{mark}"
+                f"{spread(r.get('ours_runs'))} | "
                 f"{_c(o['bound'])} | {_c(gap_pct(o['objective'], o['bound']), '{:.3f}')} | "
                 f"{_c(o['seconds'], '{:.1f}')} | {o['status']} |")
         if with_plain and p is not None:
-            line += (f" {_c(p['objective'])} | {_c(p['bound'])} | {_c(gap_pct(p['objective'], p['bound']), '{:.3f}')} | "
+            line += (f" {_c(p['objective'])}{spread(r.get('plain_runs'))} | {_c(p['bound'])} | {_c(gap_pct(p['objective'], p['bound']), '{:.3f}')} | "
                      f"{_c(p['seconds'], '{:.1f}')} | {verdict(o['objective'], p['objective'])} |")
         lines.append(line)
 
@@ -221,6 +246,14 @@ def render(limit: float, records: list[dict[str, Any]], meta: dict[str, Any], wi
     if len(groups) > 1:
         lines.append(_group_line("**all**", records, with_plain))
     return "\n".join(lines) + "\n"
+
+
+def _seeds_text(meta: dict[str, Any]) -> str:
+    runs = meta.get("runs", 1)
+    if runs <= 1:
+        return f"seed {meta['seed']}"
+    return (f"median of {runs} runs per solver (ours: seeds {meta['seed']}–{meta['seed'] + runs - 1}), "
+            "the range of objectives in brackets")
 
 
 def _group_line(name: str, rs: list[dict[str, Any]], with_plain: bool) -> str:
@@ -260,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated instances, files or groups, e.g. gapa,c10400,gapd-6,e")
     parser.add_argument("--no-plain", action="store_true", help="skip the plain CP-SAT model")
     parser.add_argument("--seed", type=int, default=0, help="engine seed (default 0)")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="runs per instance and solver; the table shows the median run (default 1)")
     parser.add_argument("--bench-dir", type=Path, default=None,
                         help="instance folder (default $ALLOCATOR_BENCH_DIR or ../shared/bench/gap)")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "out",
@@ -269,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="Markdown file whose GAP section gets the tables, one subsection per limit "
                              "(default BENCHMARKS.md of this checkout; '' to skip)")
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
     command = " ".join(["python benchmarks/bench_gap.py", *(sys.argv[1:] if argv is None else argv)])
 
     limits = [float(x) for x in args.time_limits.split(",") if x.strip()]
@@ -297,10 +334,12 @@ def main(argv: list[str] | None = None) -> int:
         "ortools": ortools.__version__,
         "machine": f"{os.cpu_count()} CPUs",
         "seed": args.seed,
+        "runs": args.runs,
         "fingerprints": fps,
         "filter": f", only {args.only}" if args.only else "",
     }
-    total = len(instances) * len(limits) * (1 if args.no_plain else 2)
+    sides = [("ours", solve_ours)] + ([] if args.no_plain else [("plain", solve_theirs)])
+    total = len(instances) * len(limits) * len(sides) * args.runs
     done = 0
     tables: dict[float, str] = {}
     for limit in limits:
@@ -308,14 +347,15 @@ def main(argv: list[str] | None = None) -> int:
         for inst in instances:
             rec: dict[str, Any] = {"instance": inst.name, "m": inst.m, "n": inst.n,
                                    "best_known": known.get(inst.name)}
-            rec["ours"], hit = solve_cached(cache, "ours", solve_ours, inst, limit, args.seed, fps["ours"], args.fresh)
-            done += 1
-            _progress(done, total, inst.name, limit, "ours", rec["ours"], hit)
-            if not args.no_plain:
-                rec["plain"], hit = solve_cached(cache, "plain", solve_theirs, inst, limit, args.seed, fps["plain"],
-                                                 args.fresh)
-                done += 1
-                _progress(done, total, inst.name, limit, "plain", rec["plain"], hit)
+            for side, fn in sides:
+                rows = []
+                for k in range(args.runs):
+                    row, hit = solve_cached(cache, side, fn, inst, limit, args.seed + k, fps[side], args.fresh)
+                    done += 1
+                    _progress(done, total, inst.name, limit, side, row, hit)
+                    rows.append(row)
+                rec[side] = median_run(rows)
+                rec[f"{side}_runs"] = [row["objective"] for row in rows]
             records.append(rec)
         md = render(limit, records, meta, with_plain=not args.no_plain)
         path = args.out / f"bench_gap_{limit:g}.md"
