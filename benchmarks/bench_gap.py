@@ -249,8 +249,8 @@ def render(limit: float, records: list[dict[str, Any]], meta: dict[str, Any], wi
 
 
 def _seeds_text(meta: dict[str, Any]) -> str:
-    runs = meta.get("runs", 1)
-    if runs <= 1:
+    runs = meta["runs"]
+    if runs == 1:
         return f"seed {meta['seed']}"
     return (f"median of {runs} runs per solver (ours: seeds {meta['seed']}–{meta['seed'] + runs - 1}), "
             "the range of objectives in brackets")

@@ -66,3 +66,23 @@ def test_only_selects_instances_files_and_groups(bench_gap: ModuleType) -> None:
     assert not sel("c10400", "c10400", ["d"]) and not sel("gapd-1", "gapd", ["d"])
     assert sel("gapd-1", "gapd", ["gapd"]) and sel("gapd-6", "gapd", ["gapd-6"]) and not sel("gapd-5", "gapd", ["gapd-6"])
     assert sel("e05100", "e05100", None)
+
+
+def test_runs_solves_each_instance_once_per_seed_and_reports_the_median(
+    bench_gap: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--runs 2`` caches one row per seed for our engine and prints the median with the range."""
+    import json
+
+    folder = tmp_path / "gap"
+    folder.mkdir()
+    # one problem, 2 agents x 3 jobs: costs, loads, capacities (OR-Library layout)
+    (folder / "gapa.txt").write_text("1\n2 3\n1 2 3\n3 2 1\n1 1 1\n1 1 1\n2 2\n", encoding="utf-8")
+    out = tmp_path / "out"
+    code = bench_gap.main(["--bench-dir", str(folder), "--out", str(out), "--time-limits", "1", "--runs", "2",
+                           "--no-plain", "--benchmarks-md", ""])
+    assert code == 0
+    keys = json.loads((out / bench_gap.CACHE_NAME).read_text(encoding="utf-8"))
+    assert sorted(k.split("|")[2] for k in keys) == ["0", "1"]  # seeds 0 and 1, ours only
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("| gapa-1 "))
+    assert line.split("|")[5].strip() == "4 (4–4)"  # optimum: job 0 to agent 0, jobs 1 and 2 to agent 1
