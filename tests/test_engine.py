@@ -13,9 +13,13 @@ from allocator.engine import (
     ArcProblem,
     BalanceTerm,
     SolveOptions,
+    _index,
+    _knapsacks,
     balance_amounts,
     check_plan,
     evaluate,
+    knapsack_bound,
+    knapsack_bound_applies,
     lagrangian_bound,
     solve,
 )
@@ -349,3 +353,71 @@ def test_without_a_core_worth_the_name_the_whole_model_runs_hinted(monkeypatch: 
     res = solve(p, FAST)
     assert res.objective is not None and not check_plan(p, res.chosen_arc)
     assert phases == [(3 * n, True)]
+
+
+# --- knapsack bound --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_knapsacks_are_solved_exactly_row_by_row(seed: int) -> None:
+    """Each row's dynamic programme matches enumeration; the items taken fit and add up."""
+    rng = np.random.default_rng(seed)
+    rows, items = 4, 8
+    profit = rng.uniform(0.1, 10.0, size=(rows, items))
+    profit[rng.random(size=profit.shape) < 0.2] = 0.0  # padding
+    weight = _i64(rng.integers(0, 9, size=(rows, items)))
+    capacity = _i64(rng.integers(0, 20, size=rows))
+    value, taken = _knapsacks(profit, weight, capacity)
+    for r in range(rows):
+        best = max(sum(profit[r, k] for k in range(items) if mask >> k & 1) for mask in range(2**items)
+                   if sum(weight[r, k] for k in range(items) if mask >> k & 1) <= capacity[r])
+        assert value[r] == pytest.approx(best)
+        assert weight[r, taken[r]].sum() <= capacity[r]
+        assert profit[r, taken[r]].sum() == pytest.approx(value[r])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+@pytest.mark.parametrize("kind,flags", CASES[:2], ids=[c[0] for c in CASES[:2]])
+def test_knapsack_bound_lies_between_the_lp_bound_and_the_optimum(seed: int, kind: str, flags: dict) -> None:
+    """Relaxing 'exactly once' leaves knapsacks: never above the brute-force optimum, never below the LP bound."""
+    p = _random_problem(seed, **flags)
+    optimum, _ = _brute_force(p)
+    if optimum is None:
+        pytest.skip("infeasible draw")
+    duals = lagrangian_bound(p, upper=optimum + 5, iterations=300)
+    assert knapsack_bound_applies(p, _index(p))
+    bound = knapsack_bound(p, _index(p), duals, optimum + 5)
+    assert duals.bound - 1e-6 <= bound <= optimum + 1e-6
+
+
+def _lp_gap_instance() -> ArcProblem:
+    """Three jobs of load 6; rep 0 (cost 1, capacity 10) holds one, rep 1 (cost 10, capacity 12) two.
+
+    The LP puts 10/6 of a job on rep 0 (bound 15); the optimum is 1 + 10 + 10 = 21.
+    """
+    return _dense([[1, 1, 1], [10, 10, 10]], [[6, 6, 6], [6, 6, 6]], [10, 12])
+
+
+def test_knapsack_bound_closes_the_lp_gap() -> None:
+    p = _lp_gap_instance()
+    duals = lagrangian_bound(p, upper=21, iterations=300)
+    assert duals.bound == pytest.approx(15.0, abs=0.5)
+    assert knapsack_bound(p, _index(p), duals, 21) == pytest.approx(21.0, abs=1e-6)
+
+
+def test_solve_proves_a_start_optimal_with_the_knapsack_bound() -> None:
+    """The start is optimal; only the knapsack bound (not the LP's 15) proves it, so no search runs."""
+    res = solve(_lp_gap_instance(), dataclasses.replace(FAST, gap_limit=0.01))
+    assert (res.objective, res.best_bound, res.status, res.method) == (21, 21, "OPTIMAL", "start")
+    assert "knapsack_bound" in res.stages
+
+
+@pytest.mark.parametrize("extra", [
+    {"count_capacity": _i64([1, 2])},
+    {"move_budget": 1, "owner": _i64([0, 0, 1])},
+    {"balance": (BalanceTerm("v", _i64([1] * 6), _i64([0, 0]), _i64([1, 1]), _i64([2, 2]), _i64([1, 1])),)},
+], ids=["account limits", "move budget", "balance"])
+def test_knapsack_bound_only_for_capacity_only_problems(extra: dict) -> None:
+    p = dataclasses.replace(_lp_gap_instance(), **extra)
+    assert not knapsack_bound_applies(p, _index(p))
+    assert "knapsack_bound" not in solve(p, FAST).stages
