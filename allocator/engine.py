@@ -419,6 +419,7 @@ KNAPSACK_MAX_CAPACITY = 20_000  # the knapsack bound's dynamic programme is O(it
 KNAPSACK_ITERATIONS = 300
 KNAPSACK_TIME_SHARE = 0.1  # of the time limit, in wall-clock mode
 KNAPSACK_TABLE_CELLS = 20_000_000  # the traceback table of one batch of reps
+KNAPSACK_CELLS_PER_SECOND = 1e8  # dynamic-programme cells a second, measured on the bench files (1-1.6e8)
 
 
 def _knapsacks(profit: F64, weight: I64, capacity: I64) -> tuple[F64, npt.NDArray[np.bool_]]:
@@ -452,8 +453,8 @@ def knapsack_bound_applies(p: ArcProblem, ix: _Index) -> bool:
             and int(ix.load_cap.max(initial=0)) <= KNAPSACK_MAX_CAPACITY and bool((p.arc_load >= 0).all()))
 
 
-def _rep_knapsacks(p: ArcProblem, ix: _Index, profit: F64, by_rep: I64) -> tuple[F64, npt.NDArray[np.bool_]]:
-    """Per rep the best total ``profit`` of arcs within its load capacity, and the arcs taken."""
+def _rep_knapsacks(p: ArcProblem, ix: _Index, profit: F64, by_rep: I64) -> tuple[F64, npt.NDArray[np.bool_], int]:
+    """Per rep the best total ``profit`` of arcs within its load capacity, the arcs taken and the cells used."""
     taken = np.zeros(len(profit), dtype=bool)
     best = np.zeros(p.n_reps)
     pos = by_rep[profit[by_rep] > 0]  # worth taking, grouped by rep
@@ -463,12 +464,13 @@ def _rep_knapsacks(p: ArcProblem, ix: _Index, profit: F64, by_rep: I64) -> tuple
     pos = pos[~free]
     pos = pos[p.arc_load[pos] <= ix.load_cap[p.arc_rep[pos]]]
     if len(pos) == 0:
-        return best, taken
+        return best, taken, 0
     reps, slot_start, per_rep = np.unique(p.arc_rep[pos], return_index=True, return_counts=True)
     slot = np.arange(len(pos)) - np.repeat(slot_start, per_rep)
     row = np.repeat(np.arange(len(reps)), per_rep)
     # a few reps at a time, so the traceback table stays small on big books
     chunk = max(1, KNAPSACK_TABLE_CELLS // (int(per_rep.max()) * (int(ix.load_cap[reps].max()) + 1)))
+    cells = 0
     for lo in range(0, len(reps), chunk):
         sel = (row >= lo) & (row < lo + chunk)
         prof = np.zeros((min(chunk, len(reps) - lo), int(per_rep[lo:lo + chunk].max())))
@@ -476,20 +478,22 @@ def _rep_knapsacks(p: ArcProblem, ix: _Index, profit: F64, by_rep: I64) -> tuple
         prof[row[sel] - lo, slot[sel]] = profit[pos[sel]]
         wt[row[sel] - lo, slot[sel]] = p.arc_load[pos[sel]]
         k_value, k_taken = _knapsacks(prof, wt, ix.load_cap[reps[lo:lo + chunk]])
+        cells += prof.size * (int(ix.load_cap[reps[lo:lo + chunk]].max()) + 1)
         best[reps[lo:lo + chunk]] = k_value
         taken[pos[sel][k_taken[row[sel] - lo, slot[sel]]]] = True
-    return best, taken
+    return best, taken, cells
 
 
 def knapsack_bound(p: ArcProblem, ix: _Index, duals: _Duals, upper: float, iterations: int = KNAPSACK_ITERATIONS,
-                   deadline: float = math.inf) -> float:
+                   deadline: float = math.inf, cell_limit: float = math.inf) -> float:
     """A lower bound from relaxing "each customer exactly once" instead of the capacities.
 
     What is left is one 0-1 knapsack per rep, solved exactly, so the bound is at least the
     LP bound that :func:`lagrangian_bound` reaches and on tight instances well above it (gapd-5:
     6,176 against 6,142.5). Prices per customer start from the LP duals and follow subgradient
-    steps towards ``upper``; any prices give a valid bound and the best is returned.
-    Only for :func:`knapsack_bound_applies` problems.
+    steps towards ``upper``; any prices give a valid bound and the best is returned. It stops at
+    ``deadline`` or once its dynamic programmes have filled ``cell_limit`` cells (a
+    machine-independent budget for deterministic runs). Only for :func:`knapsack_bound_applies` problems.
     """
     rc = _reduced_costs(p, ix, duals)
     u, _ = _customer_min(p, ix, rc, duals)  # LP duals of the assignment rows
@@ -497,11 +501,12 @@ def knapsack_bound(p: ArcProblem, ix: _Index, duals: _Duals, upper: float, itera
     has_pool = ix.pool_cost >= 0
     pool = ix.pool_cost.astype(np.float64)
     by_rep = np.argsort(p.arc_rep, kind="stable")
-    best, theta, stall = -math.inf, 1.0, 0
+    best, theta, stall, cells = -math.inf, 1.0, 0, 0
     for _ in range(iterations):
-        if time.perf_counter() > deadline:
+        if time.perf_counter() > deadline or cells > cell_limit:
             break
-        rep_best, taken = _rep_knapsacks(p, ix, u[p.arc_customer] - cost, by_rep)
+        rep_best, taken, used = _rep_knapsacks(p, ix, u[p.arc_customer] - cost, by_rep)
+        cells += used
         value = float(u.sum()) + float(np.minimum(0.0, pool - u)[has_pool].sum()) - float(rep_best.sum())
         if value > best + 1e-9 * max(1.0, abs(value)):
             best, stall = value, 0
@@ -1120,9 +1125,11 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
     # 3b. plain capacity problems: relaxing "exactly once" instead leaves knapsacks, a stronger bound
     if math.isfinite(inc_obj) and knapsack_bound_applies(p, ix):
         t = time.perf_counter()
-        # in deterministic mode only the iteration count and the overall deadline stop it
-        cap = deadline if opts.deterministic else t + KNAPSACK_TIME_SHARE * opts.time_limit_seconds
-        lower = max(lower, knapsack_bound(p, ix, duals, inc_obj, KNAPSACK_ITERATIONS, cap))
+        if opts.deterministic:  # a budget of work, so the bound (and where the search stops) never depends on load
+            cap, cells = deadline, KNAPSACK_TIME_SHARE * opts.deterministic_time * KNAPSACK_CELLS_PER_SECOND
+        else:
+            cap, cells = t + KNAPSACK_TIME_SHARE * opts.time_limit_seconds, math.inf
+        lower = max(lower, knapsack_bound(p, ix, duals, inc_obj, KNAPSACK_ITERATIONS, cap, cells))
         stages["knapsack_bound"] = time.perf_counter() - t
 
     # 4. exact model or neighbourhood search (unless the start is already proven good enough)

@@ -421,3 +421,30 @@ def test_knapsack_bound_only_for_capacity_only_problems(extra: dict) -> None:
     p = dataclasses.replace(_lp_gap_instance(), **extra)
     assert not knapsack_bound_applies(p, _index(p))
     assert "knapsack_bound" not in solve(p, FAST).stages
+
+
+def test_knapsack_bound_stops_at_its_budget_of_cells(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deterministic runs budget the bound in cells of work, not seconds: a spent budget stops it."""
+    import allocator.engine as engine
+
+    p = _tight(1)
+    duals = lagrangian_bound(p, upper=math.inf, iterations=300)
+    calls: list[int] = []
+    real = engine._rep_knapsacks
+
+    def counting(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out[2])
+        return out
+
+    monkeypatch.setattr(engine, "_rep_knapsacks", counting)
+    upper = duals.bound * 1.02
+    knapsack_bound(p, _index(p), duals, upper, iterations=50, cell_limit=0)
+    assert len(calls) == 1 and calls[0] > 0
+    first = calls[0]
+    calls.clear()
+    knapsack_bound(p, _index(p), duals, upper, iterations=50, cell_limit=first)
+    assert len(calls) == 2  # the budget is spent only once the second iteration is done
+    calls.clear()
+    knapsack_bound(p, _index(p), duals, upper, iterations=50)
+    assert len(calls) > 2
