@@ -359,6 +359,27 @@ def _lagrangian(p: ArcProblem, ix: _Index, d: _Duals) -> tuple[float, I64, list[
     return value, best_arc, targets
 
 
+class _StepScale:
+    """Polyak step scale of a subgradient ascent: halved after ``patience`` steps without a better
+    bound; the ascent is done once it falls below ``floor``."""
+
+    def __init__(self, patience: int, floor: float) -> None:
+        self.theta, self.stall, self.patience, self.floor = 1.0, 0, patience, floor
+
+    def record(self, improved: bool) -> bool:
+        """Note whether the bound improved; False once the scale has run out."""
+        if improved:
+            self.stall = 0
+            return True
+        self.stall += 1
+        if self.stall >= self.patience:
+            self.theta, self.stall = self.theta / 2, 0
+        return self.theta >= self.floor
+
+    def step(self, target: float, value: float, norm: float) -> float:
+        return self.theta * max(target - value, 1e-6 * max(1.0, abs(value))) / norm
+
+
 def lagrangian_bound(p: ArcProblem, upper: float, iterations: int = 300, deadline: float = math.inf) -> _Duals:
     """Maximise the Lagrangian dual by subgradient steps (Polyak step towards ``upper``).
 
@@ -370,22 +391,18 @@ def lagrangian_bound(p: ArcProblem, upper: float, iterations: int = 300, deadlin
     best = _Duals(d.lam_load.copy(), d.lam_count.copy(), [x.copy() for x in d.pi], 0.0, -math.inf)
     load_limited = ix.load_cap >= 0
     count_limited = ix.count_cap >= 0
-    theta, stall = 1.0, 0
+    scale = _StepScale(patience=15, floor=1e-4)
     for _ in range(iterations):
         if time.perf_counter() > deadline:
             break
         value, arc, targets = _lagrangian(p, ix, d)
         if value == -math.inf:
             break
-        if value > best.bound + 1e-9 * max(1.0, abs(value)):
+        improved = value > best.bound + 1e-9 * max(1.0, abs(value))
+        if improved:
             best = _Duals(d.lam_load.copy(), d.lam_count.copy(), [x.copy() for x in d.pi], d.mu, value)
-            stall = 0
-        else:
-            stall += 1
-            if stall >= 15:
-                theta, stall = theta / 2, 0
-                if theta < 1e-4:
-                    break
+        if not scale.record(improved):
+            break
         used = arc[arc >= 0]
         g_load = np.bincount(p.arc_rep[used], weights=p.arc_load[used], minlength=p.n_reps) - ix.load_cap
         g_load = np.where(load_limited, g_load, 0.0)
@@ -407,7 +424,7 @@ def lagrangian_bound(p: ArcProblem, upper: float, iterations: int = 300, deadlin
         if norm <= 1e-12:
             break  # the relaxed solution is feasible and complementary: optimal duals
         target = upper if math.isfinite(upper) else value + abs(value) * 0.05 + 1.0
-        step = theta * max(target - value, 1e-6 * max(1.0, abs(value))) / norm
+        step = scale.step(target, value, norm)
         d.lam_load = np.maximum(0.0, d.lam_load + step * g_load)
         d.lam_count = np.maximum(0.0, d.lam_count + step * g_count)
         d.pi = [np.clip(pi + step * g, -t.weight, t.weight) for pi, g, t in zip(d.pi, g_pi, p.balance)]
@@ -501,26 +518,23 @@ def knapsack_bound(p: ArcProblem, ix: _Index, duals: _Duals, upper: float, itera
     has_pool = ix.pool_cost >= 0
     pool = ix.pool_cost.astype(np.float64)
     by_rep = np.argsort(p.arc_rep, kind="stable")
-    best, theta, stall, cells = -math.inf, 1.0, 0, 0
+    best, cells, scale = -math.inf, 0, _StepScale(patience=5, floor=1e-3)
     for _ in range(iterations):
         if time.perf_counter() > deadline or cells > cell_limit:
             break
         rep_best, taken, used = _rep_knapsacks(p, ix, u[p.arc_customer] - cost, by_rep)
         cells += used
         value = float(u.sum()) + float(np.minimum(0.0, pool - u)[has_pool].sum()) - float(rep_best.sum())
-        if value > best + 1e-9 * max(1.0, abs(value)):
-            best, stall = value, 0
-        else:
-            stall += 1
-            if stall >= 5:
-                theta, stall = theta / 2, 0
-                if theta < 1e-3:
-                    break
+        improved = value > best + 1e-9 * max(1.0, abs(value))
+        if improved:
+            best = value
+        if not scale.record(improved):
+            break
         g = 1.0 - np.bincount(p.arc_customer[taken], minlength=p.n_customers) - (has_pool & (pool < u))
         norm = float((g * g).sum())
         if norm == 0 or not math.isfinite(upper):
             break  # every customer exactly once: the knapsack plan is optimal for these prices
-        u = u + theta * max(upper - value, 1e-6 * max(1.0, abs(value))) / norm * g
+        u = u + scale.step(upper, value, norm) * g
     return best
 
 
