@@ -296,8 +296,8 @@ def _spy_phases(monkeypatch: pytest.MonkeyPatch, fake_core_proof: bool = False) 
     phases: list[tuple[int, bool]] = []
     real = engine._solve_sub
 
-    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True):
-        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint)
+    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
+        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
         if full:
             phases.append((len(sub.arcs), hint))
             if fake_core_proof and len(sub.arcs) < len(p.arc_cost) and out[1] is not None:
@@ -353,6 +353,84 @@ def test_without_a_core_worth_the_name_the_whole_model_runs_hinted(monkeypatch: 
     res = solve(p, FAST)
     assert res.objective is not None and not check_plan(p, res.chosen_arc)
     assert phases == [(3 * n, True)]
+
+
+def _spy_race(monkeypatch: pytest.MonkeyPatch, core_finds: bool = True, lns_finds: bool = True) -> list[tuple]:
+    """Record the search's turns: ("lns",) and ("model", arcs, hinted, race) in order.
+
+    ``core_finds=False`` makes the unhinted core find nothing; ``lns_finds=False`` makes
+    neighbourhood search return its start.
+    """
+    import allocator.engine as engine
+
+    events: list[tuple] = []
+    real_sub, real_lns = engine._solve_sub, engine._lns
+
+    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
+        if full:
+            events.append(("model", len(sub.arcs), hint, race))
+            if not core_finds and not hint:
+                return "UNKNOWN", None, -math.inf, 0.0
+        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
+
+    def lns(p, ix, chosen, obj, *rest):
+        events.append(("lns",))
+        return real_lns(p, ix, chosen, obj, *rest) if lns_finds else (chosen, obj, rest[0])
+
+    monkeypatch.setattr(engine, "_solve_sub", sub)
+    monkeypatch.setattr(engine, "_lns", lns)
+    return events
+
+
+def test_large_books_without_a_plan_race_neighbourhood_search_against_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From 400 customers: LNS first, the core unhinted second; the better one takes the third turn."""
+    from allocator.engine import LNS_RACE_MIN_CUSTOMERS
+
+    p = _tight(3, m=20, n=LNS_RACE_MIN_CUSTOMERS)
+    whole = len(p.arc_cost)
+    # the core finds nothing: neighbourhood search takes the third turn, the whole model the last
+    events = _spy_race(monkeypatch, core_finds=False)
+    res = solve(p, FAST)
+    assert res.objective is not None and not check_plan(p, res.chosen_arc)
+    assert [e[0] for e in events] == ["lns", "model", "lns", "model"]
+    assert events[1][2] is False and events[1][1] < whole and events[3][1:3] == (whole, True)
+
+    # neighbourhood search finds nothing: the core takes the hinted turn
+    monkeypatch.undo()
+    events = _spy_race(monkeypatch, lns_finds=False)
+    res = solve(p, dataclasses.replace(FAST, time_limit_seconds=30.0, deterministic_time=6.0))
+    assert res.objective is not None and not check_plan(p, res.chosen_arc)
+    assert [(e[0], *e[2:3]) for e in events] == [("lns",), ("model", False), ("model", True), ("model", True)]
+    assert events[1][3] is None  # deterministic runs never stop a turn by the clock
+
+    # on the wall clock the core's turn must be ahead once it has had neighbourhood search's time
+    monkeypatch.undo()
+    events = _spy_race(monkeypatch)
+    res = solve(p, dataclasses.replace(FAST, deterministic=False, time_limit_seconds=2.0))
+    seconds, to_beat = events[1][3]
+    assert 0 < seconds < 2.0 and to_beat >= res.objective
+
+    # below the threshold: no race
+    monkeypatch.undo()
+    events = _spy_race(monkeypatch)
+    solve(_tight(3, m=20, n=LNS_RACE_MIN_CUSTOMERS - 1), FAST)
+    assert [e[0] for e in events] == ["model"] * 3
+
+
+def test_a_core_behind_at_the_race_time_stops_early() -> None:
+    """The race rule itself: a core model that has not beaten the target by then yields its turn."""
+    import time as _time
+
+    from allocator.engine import _index, _solve_sub, _Sub
+
+    p = _tight(4, m=20, n=600)
+    ix = _index(p)
+    start = solve(p, dataclasses.replace(FAST, time_limit_seconds=0.5)).chosen_arc
+    sub = _Sub(np.arange(p.n_customers), np.arange(len(p.arc_cost)), np.arange(p.n_reps))
+    opts = dataclasses.replace(FAST, deterministic=False)
+    t = _time.perf_counter()
+    name, _, _, _ = _solve_sub(p, ix, start, sub, opts, 20.0, 20.0, True, False, race=(0.3, -1.0))
+    assert _time.perf_counter() - t < 5.0 and name != "OPTIMAL"  # nothing beats -1: stopped at 0.3 s
 
 
 # --- knapsack bound --------------------------------------------------------------------------------
@@ -448,3 +526,94 @@ def test_knapsack_bound_stops_at_its_budget_of_cells(monkeypatch: pytest.MonkeyP
     calls.clear()
     knapsack_bound(p, _index(p), duals, upper, iterations=50)
     assert len(calls) > 2
+
+
+# --- large-neighbourhood search, several neighbourhoods side by side -------------------------------
+
+
+def _paired_reps(n_pairs: int = 4, per_rep: int = 5) -> ArcProblem:
+    """Reps in pairs (0,1), (2,3), ...: a customer's arcs go to its owner and the owner's partner.
+
+    Every customer sits with its owner at cost 10 and would save 9 by moving to the partner, so
+    every pair is a neighbourhood of its own in which a move pays.
+    """
+    cust, rep, cost = [], [], []
+    owner = []
+    for r in range(2 * n_pairs):
+        for _ in range(per_rep):
+            i = len(owner)
+            owner.append(r)
+            cust += [i, i]
+            rep += [r, r ^ 1]
+            cost += [10, 1]
+    n_reps = 2 * n_pairs
+    return ArcProblem(
+        n_customers=len(owner), n_reps=n_reps, arc_customer=_i64(cust), arc_rep=_i64(rep),
+        arc_cost=_i64(cost), arc_load=np.ones(len(cust), dtype=np.int64),
+        load_capacity=np.full(n_reps, 100, dtype=np.int64), owner=_i64(owner),
+    )
+
+
+def test_lns_neighbourhoods_of_one_round_share_no_rep_and_no_customer() -> None:
+    from allocator.engine import _lns_groups
+
+    p = _paired_reps()
+    ix = _index(p)
+    plan = _i64(np.flatnonzero(p.arc_cost == 10))  # everyone with the owner
+    busy_reps = np.zeros(p.n_reps, dtype=bool)
+    busy_customers = np.zeros(p.n_customers, dtype=bool)
+    first = _lns_groups(p, ix, plan, 0, 200, busy_reps, busy_customers)
+    assert first.reps.tolist() == [0, 1]
+    busy_reps[first.reps] = True
+    busy_customers[first.customers] = True
+    second = _lns_groups(p, ix, plan, 3, 200, busy_reps, busy_customers)
+    assert second.reps.tolist() == [2, 3]
+    assert not set(first.customers.tolist()) & set(second.customers.tolist())
+    for sub in (first, second):  # a neighbourhood's arcs stay among its own customers and reps
+        assert set(p.arc_rep[sub.arcs].tolist()) <= set(sub.reps.tolist())
+        assert set(p.arc_customer[sub.arcs].tolist()) <= set(sub.customers.tolist())
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_neighbourhoods_solved_side_by_side_keep_the_move_budget(workers: int) -> None:
+    """Each neighbourhood sees the whole budget free; together they must still keep it."""
+    from allocator.engine import _lns
+
+    p = dataclasses.replace(_paired_reps(), move_budget=1)
+    ix = _index(p)
+    plan = _i64(np.flatnonzero(p.arc_cost == 10))
+    start = evaluate(p, plan)["total"]
+    opts = dataclasses.replace(FAST, workers=workers, deterministic_time=1.0)
+    best, obj, _ = _lns(p, ix, plan, start, -math.inf, opts, math.inf, np.ones(len(p.arc_cost), dtype=bool), [], 0.0)
+    assert check_plan(p, best) == []
+    assert obj == evaluate(p, best)["total"] == start - 9  # one move, the budget, was made
+    assert int((p.arc_cost[best] == 1).sum()) == 1
+
+
+def test_lns_neighbourhoods_grow_when_solved_and_shrink_when_not(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neighbourhood size follows the sub-models: proved optimal, it grows; out of time, it shrinks."""
+    import allocator.engine as engine
+
+    p = _tight(2, m=20, n=400)
+    ix = _index(p)
+    start = solve(p, dataclasses.replace(FAST, time_limit_seconds=0.5)).chosen_arc
+    sizes: list[int] = []
+    real_groups = engine._lns_groups
+
+    def groups(p, ix, chosen, seed_rep, max_customers, *rest):
+        sizes.append(max_customers)
+        return real_groups(p, ix, chosen, seed_rep, max_customers, *rest)
+
+    monkeypatch.setattr(engine, "_lns_groups", groups)
+    for claim, trend in (("OPTIMAL", 1), ("FEASIBLE", -1)):
+        def fake_solve(p, ix, chosen, sub, *rest, claim=claim):
+            return claim, chosen[sub.customers], -math.inf, 0.01  # no gain, only the claimed status
+
+        monkeypatch.setattr(engine, "_solve_sub", fake_solve)
+        sizes.clear()
+        opts = dataclasses.replace(FAST, workers=1, deterministic_time=0.5)
+        engine._lns(p, ix, start, evaluate(p, start)["total"], -math.inf, opts, math.inf,
+                    np.ones(len(p.arc_cost), dtype=bool), [], 0.0)
+        assert len(sizes) > 5
+        steps = np.sign(np.diff(sizes))
+        assert (steps == trend).sum() >= len(steps) // 2 and not (steps == -trend).any()
