@@ -62,6 +62,8 @@ LNS_FLOOR_CUSTOMERS = 30
 LNS_CORE_ARCS = 5  # without a caller's plan, neighbourhoods use each customer's cheapest arcs by reduced cost
 LNS_RACE_MIN_CUSTOMERS = 400  # below, a neighbourhood is most of the book: the core model alone
 LNS_PROBE_SHARE = 1 / 8  # of the time, for neighbourhood search's turn in the race
+FALLBACK_MIN_SECONDS = 1.0  # a stalled race winner's leftover time worth a core model
+LNS_RACE_FACTOR = 2.0  # the core must be ahead after this many times neighbourhood search's turn
 SHIFT_MAX_ROUNDS = 200
 CORE_ARCS = 3  # the core model keeps each customer's cheapest arcs by Lagrangian reduced cost
 CORE_MAX_SHARE = 0.6  # ... and runs only when that leaves out a real part of the model
@@ -1204,11 +1206,15 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         det_left = opts.deterministic_time
         core_solved = False
         found = {"lns": math.inf, "model": math.inf}  # the race: what each search found on its own turn
-        lns_seconds = 0.0
+        lns_seconds, winner = 0.0, ""
         for kind, sub, share, hinted in phases:
             remaining = (deadline - time.perf_counter()) * share
             if kind == "winner":
-                kind = "lns" if found["lns"] < found["model"] else "model"
+                kind = winner = "lns" if found["lns"] < found["model"] else "model"
+            if kind == "fallback":  # neighbourhood search won but stalled before the end: the core hinted
+                if winner != "lns" or (not opts.deterministic and remaining < FALLBACK_MIN_SECONDS):
+                    continue
+                kind = "model"
             if kind == "lns":  # neighbourhood search over each customer's cheapest arcs
                 lns_arcs = keep_arcs & _core_mask(p, ix, rc, LNS_CORE_ARCS)
                 lns_opts = replace(opts, deterministic_time=det_left * share)
@@ -1226,10 +1232,10 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                 continue
             race = None
             if not opts.deterministic and math.isfinite(found["lns"]) and not hinted:
-                # the core's unhinted turn in a race: it must be ahead once it has had the time
-                # neighbourhood search had, or it yields the rest of its turn (a wall-clock rule,
-                # so only when the wall clock decides anyway)
-                race = (lns_seconds, found["lns"])
+                # the core's unhinted turn in a race: it must be ahead once it has had twice the
+                # time neighbourhood search had (CP-SAT is slower off the mark: presolve, LP), or
+                # it yields the rest of its turn. A wall-clock rule, so only when the clock decides anyway.
+                race = (LNS_RACE_FACTOR * lns_seconds, found["lns"])
             name, new, sub_bound, det = _solve_sub(p, ix, chosen if incumbent is None else incumbent, sub, opts,
                                                    remaining, det_left * share, True, hinted, race)
             det_left = max(0.0, det_left - det)
@@ -1284,7 +1290,8 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
 
     Kinds: "model" solves the sub-model with CP-SAT; "lns" runs neighbourhood search over each
     customer's cheapest arcs; "winner" is "lns" if the neighbourhood search found a better plan
-    than the unhinted core model, else "model".
+    than the unhinted core model, else "model"; "fallback" is "model" when "winner" was "lns"
+    and left time over (neighbourhood search stops once a whole pass over the reps gains nothing).
 
     With a caller's plan (the nightly book) one hinted model, so an unchanged book stays put.
     Without one (GAP files, new customers), first a core model of each customer's cheapest arcs
@@ -1313,8 +1320,10 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     cold_share, second = (1 / 3, 1 / 2) if whole else (1 / 2, 1.0)
     if p.n_customers < LNS_RACE_MIN_CUSTOMERS:
         return [("model", core, cold_share, False), ("model", core, second, True), *whole]
+    # without a whole model to take the time left, a stalled neighbourhood search hands it back to the core
+    last = whole or [("fallback", core, 1.0, True)]
     return [("lns", None, LNS_PROBE_SHARE, True), ("model", core, cold_share, False),
-            ("winner", core, second, True), *whole]
+            ("winner", core, second, True), *last]
 
 
 def _core_mask(p: ArcProblem, ix: _Index, rc: F64, per_customer: int) -> npt.NDArray[np.bool_]:

@@ -410,6 +410,18 @@ def test_large_books_without_a_plan_race_neighbourhood_search_against_the_core(m
     seconds, to_beat = events[1][3]
     assert 0 < seconds < 2.0 and to_beat >= res.objective
 
+    # no whole model: a stalled winner hands the time left to the core, hinted; a core winner runs to the end
+    core_only = dataclasses.replace(FAST, exact_arc_limit=2 * LNS_RACE_MIN_CUSTOMERS * 4)
+    monkeypatch.undo()
+    events = _spy_race(monkeypatch, core_finds=False)
+    solve(p, core_only)
+    assert [e[0] for e in events] == ["lns", "model", "lns", "model"]
+    assert events[3][2] is True and events[3][1] == events[1][1] < whole
+    monkeypatch.undo()
+    events = _spy_race(monkeypatch, lns_finds=False)
+    solve(p, dataclasses.replace(core_only, time_limit_seconds=30.0, deterministic_time=6.0))
+    assert [(e[0], *e[2:3]) for e in events] == [("lns",), ("model", False), ("model", True)]
+
     # below the threshold: no race
     monkeypatch.undo()
     events = _spy_race(monkeypatch)
