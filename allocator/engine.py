@@ -278,6 +278,14 @@ def check_plan(p: ArcProblem, chosen_arc: I64) -> list[str]:
     over = (ix.count_cap >= 0) & (count > ix.count_cap)
     if over.any():
         problems.append(f"{int(over.sum())} reps over account capacity")
+    return problems + _move_violations(p, ix, chosen_arc)
+
+
+def _move_violations(p: ArcProblem, ix: _Index, chosen_arc: I64) -> list[str]:
+    """The move budget and per-rep move limits the plan breaks, in words."""
+    if p.move_budget < 0 and p.max_moves_per_rep < 0:
+        return []
+    problems: list[str] = []
     moves_in, moves_out, total = _move_counts(p, ix, chosen_arc)
     if p.move_budget >= 0 and total > p.move_budget:
         problems.append(f"{total} voluntary moves exceed the budget of {p.move_budget}")
@@ -1207,6 +1215,7 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         core_solved = False
         found = {"lns": math.inf, "model": math.inf}  # the race: what each search found on its own turn
         lns_seconds, winner = 0.0, ""
+        lns_arcs: npt.NDArray[np.bool_] | None = None
         for kind, sub, share, hinted in phases:
             remaining = (deadline - time.perf_counter()) * share
             if kind == "winner":
@@ -1216,7 +1225,8 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                     continue
                 kind = "model"
             if kind == "lns":  # neighbourhood search over each customer's cheapest arcs
-                lns_arcs = keep_arcs & _core_mask(p, ix, rc, LNS_CORE_ARCS)
+                if lns_arcs is None:
+                    lns_arcs = keep_arcs & _core_mask(p, ix, rc, LNS_CORE_ARCS)
                 lns_opts = replace(opts, deterministic_time=det_left * share)
                 det_left *= 1 - share
                 t_lns = time.perf_counter()
@@ -1339,17 +1349,6 @@ def _within_gap(objective: float, bound: float, gap_limit: float) -> bool:
     return gap_limit > 0 and math.isfinite(bound) and objective - bound <= gap_limit * max(1.0, abs(objective))
 
 
-def _moves_within_limits(p: ArcProblem, ix: _Index, chosen: I64) -> bool:
-    """True when the plan keeps the move budget and the per-rep move limits."""
-    if p.move_budget < 0 and p.max_moves_per_rep < 0:
-        return True
-    moves_in, moves_out, total = _move_counts(p, ix, chosen)
-    if p.move_budget >= 0 and total > p.move_budget:
-        return False
-    lim = p.max_moves_per_rep
-    return lim < 0 or (int(moves_in.max(initial=0)) <= lim and int(moves_out.max(initial=0)) <= lim)
-
-
 def _lns(
     p: ArcProblem,
     ix: _Index,
@@ -1440,7 +1439,7 @@ def _lns(
                 cand = chosen.copy()
                 cand[sub.customers] = new
                 before, after = _sub_cost(p, ix, chosen, sub), _sub_cost(p, ix, cand, sub)
-                if after < before and _moves_within_limits(p, ix, cand):
+                if after < before and not _move_violations(p, ix, cand):
                     chosen = cand
                     obj = obj - (before - after)
                     rounds_without_gain = 0
