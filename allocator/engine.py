@@ -966,7 +966,13 @@ def _solve_sub(
         status = solver.solve(model)
     else:
         best = _BestObjective()
-        timer = threading.Timer(race[0], lambda: best.value >= race[1] and solver.stop_search())
+        after, to_beat = race
+
+        def stop_if_behind() -> None:
+            if best.value >= to_beat:
+                solver.stop_search()
+
+        timer = threading.Timer(after, stop_if_behind)
         timer.start()
         try:
             status = solver.solve(model, best)
