@@ -66,6 +66,7 @@ FALLBACK_MIN_SECONDS = 1.0  # a stalled race winner's leftover time worth a core
 LNS_RACE_FACTOR = 2.0  # the core must be ahead after this many times neighbourhood search's turn
 SHIFT_MAX_ROUNDS = 200
 CORE_ARCS = 3  # the core model keeps each customer's cheapest arcs by Lagrangian reduced cost
+CORE_ARCS_ALONE = 5  # ... or this many when no whole model follows it (measured in BENCHMARKS.md)
 CORE_MAX_SHARE = 0.6  # ... and runs only when that leaves out a real part of the model
 FEW_CANDIDATES = 3  # greedy places customers with at most this many arcs first
 
@@ -1317,6 +1318,8 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     core's first phase is unhinted because a hint steers CP-SAT's LP-guided dive onto our
     heuristic start, away from the LP optimum. Without a core worth the name (few arcs a
     customer) the whole model runs hinted: there the hint did better (gapd-1 proved optimal).
+    A core with no whole model after it keeps five arcs a customer, not three: it is the last
+    word on the plan (c801600 at 60 s: 16,304 against 16,322, medians).
 
     Books of at least ``LNS_RACE_MIN_CUSTOMERS`` customers open with a race. Which search wins
     depends on the data: neighbourhood search beat the core on every type E file at 10 s
@@ -1327,10 +1330,14 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     whole: list[_Phase] = [("model", full, 1.0, True)] if len(full.arcs) <= exact_arc_limit or incumbent is None else []
     if p.hint_arc is not None or incumbent is None:
         return whole
-    in_core = _core_mask(p, ix, rc, CORE_ARCS)
-    in_core[incumbent[incumbent >= 0]] = True  # the core model then always has a feasible plan
-    core_arcs = full.arcs[in_core[full.arcs]]
-    if len(core_arcs) > CORE_MAX_SHARE * len(full.arcs) or len(core_arcs) > exact_arc_limit:
+    # with no whole model to follow, the core stands in for it: a wider one if that still leaves arcs out
+    for per_customer in (CORE_ARCS,) if whole else (CORE_ARCS_ALONE, CORE_ARCS):
+        in_core = _core_mask(p, ix, rc, per_customer)
+        in_core[incumbent[incumbent >= 0]] = True  # the core model then always has a feasible plan
+        core_arcs = full.arcs[in_core[full.arcs]]
+        if len(core_arcs) <= CORE_MAX_SHARE * len(full.arcs) and len(core_arcs) <= exact_arc_limit:
+            break
+    else:
         return whole
     core = _Sub(full.customers, core_arcs, full.reps)
     cold_share, second = (1 / 3, 1 / 2) if whole else (1 / 2, 1.0)

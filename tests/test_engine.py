@@ -319,9 +319,12 @@ def test_without_a_callers_plan_a_core_model_runs_first(monkeypatch: pytest.Monk
     # each customer's cheapest arcs by reduced cost, plus the start's arc
     assert phases[0][0] == phases[1][0] and p.n_customers * 3 <= core <= p.n_customers * 4 < whole
 
-    phases.clear()  # a whole model too big to build: the core alone, no LNS
-    small = solve(p, dataclasses.replace(FAST, exact_arc_limit=4 * p.n_customers))
-    assert phases == [(core, False), (core, True)] and small.method == "exact"
+    phases.clear()  # a whole model too big to build: the core alone, five arcs a customer, no LNS
+    assert whole > 6 * p.n_customers
+    small = solve(p, dataclasses.replace(FAST, exact_arc_limit=6 * p.n_customers))
+    alone = phases[0][0]
+    assert phases == [(alone, False), (alone, True)] and small.method == "exact"
+    assert p.n_customers * 5 <= alone <= p.n_customers * 6
     assert small.objective is not None and not check_plan(p, small.chosen_arc)
 
     phases.clear()
