@@ -1224,9 +1224,12 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         lns_seconds, winner = 0.0, ""
         lns_arcs: npt.NDArray[np.bool_] | None = None
         for kind, sub, share, hinted in phases:
-            remaining = (deadline - time.perf_counter()) * share
             if kind == "winner":
                 kind = winner = "lns" if found["lns"] < found["model"] else "model"
+                if kind == "lns":
+                    # it stops by itself once a pass over the reps gains nothing, and hands what is left on
+                    share = 1.0
+            remaining = (deadline - time.perf_counter()) * share
             if kind == "fallback":  # neighbourhood search won but stalled before the end: the core hinted
                 if winner != "lns" or (not opts.deterministic and remaining < FALLBACK_MIN_SECONDS):
                     continue

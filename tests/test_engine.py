@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
+import time
 
 import numpy as np
 import pytest
@@ -376,9 +377,9 @@ def _spy_race(monkeypatch: pytest.MonkeyPatch, core_finds: bool = True, lns_find
                 return "UNKNOWN", None, -math.inf, 0.0
         return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
 
-    def lns(p, ix, chosen, obj, *rest):
-        events.append(("lns",))
-        return real_lns(p, ix, chosen, obj, *rest) if lns_finds else (chosen, obj, rest[0])
+    def lns(p, ix, chosen, obj, lower, opts, deadline, *rest):
+        events.append(("lns", deadline))
+        return real_lns(p, ix, chosen, obj, lower, opts, deadline, *rest) if lns_finds else (chosen, obj, lower)
 
     monkeypatch.setattr(engine, "_solve_sub", sub)
     monkeypatch.setattr(engine, "_lns", lns)
@@ -391,12 +392,15 @@ def test_large_books_without_a_plan_race_neighbourhood_search_against_the_core(m
 
     p = _tight(3, m=20, n=LNS_RACE_MIN_CUSTOMERS)
     whole = len(p.arc_cost)
-    # the core finds nothing: neighbourhood search takes the third turn, the whole model the last
+    # the core finds nothing: neighbourhood search takes the third turn, until the end or until it
+    # stalls; the whole model the time left
     events = _spy_race(monkeypatch, core_finds=False)
+    before = time.perf_counter()
     res = solve(p, FAST)
     assert res.objective is not None and not check_plan(p, res.chosen_arc)
     assert [e[0] for e in events] == ["lns", "model", "lns", "model"]
     assert events[1][2] is False and events[1][1] < whole and events[3][1:3] == (whole, True)
+    assert events[0][1] < before + FAST.time_limit_seconds <= events[2][1]
 
     # neighbourhood search finds nothing: the core takes the hinted turn
     monkeypatch.undo()
