@@ -1322,7 +1322,7 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     heuristic start, away from the LP optimum. Without a core worth the name (few arcs a
     customer) the whole model runs hinted: there the hint did better (gapd-1 proved optimal).
     A core with no whole model after it keeps five arcs a customer, not three: it is the last
-    word on the plan (c801600 at 60 s: 16,304 against 16,322, medians).
+    word on the plan (c801600 at 60 s: 16,302 against 16,322, medians of three).
 
     Books of at least ``LNS_RACE_MIN_CUSTOMERS`` customers open with a race. Which search wins
     depends on the data: neighbourhood search beat the core on every type E file at 10 s
