@@ -436,6 +436,39 @@ def test_large_books_without_a_plan_race_neighbourhood_search_against_the_core(m
     assert [e[0] for e in events] == ["model"] * 3
 
 
+@pytest.mark.parametrize("stalls", [True, False], ids=["stalls-early", "runs-to-the-end"])
+def test_a_stalled_winner_hands_back_only_time_worth_a_model(monkeypatch: pytest.MonkeyPatch, stalls: bool) -> None:
+    """On the wall clock, the core gets a stalled neighbourhood search's time only if at least a second is left."""
+    import allocator.engine as engine
+
+    p = _tight(3, m=20, n=engine.LNS_RACE_MIN_CUSTOMERS)
+    opts = dataclasses.replace(FAST, deterministic=False, time_limit_seconds=3.0,
+                               exact_arc_limit=8 * engine.LNS_RACE_MIN_CUSTOMERS)  # no whole model
+    hinted_turns: list[float] = []
+    real_sub = engine._solve_sub
+
+    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
+        if full and not hint:
+            return "UNKNOWN", None, -math.inf, 0.0  # the core finds nothing: neighbourhood search wins
+        if full:
+            hinted_turns.append(time_limit)
+        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
+
+    def lns(p, ix, chosen, obj, lower, opts, deadline, *rest):
+        if not stalls:  # the winner's turn runs until half a second before the end
+            time.sleep(max(0.0, deadline - 0.5 - time.perf_counter()))
+        return chosen, obj, lower
+
+    monkeypatch.setattr(engine, "_solve_sub", sub)
+    monkeypatch.setattr(engine, "_lns", lns)
+    res = solve(p, opts)
+    assert res.objective is not None and not check_plan(p, res.chosen_arc)
+    if stalls:
+        assert len(hinted_turns) == 1 and hinted_turns[0] >= engine.FALLBACK_MIN_SECONDS
+    else:
+        assert hinted_turns == []
+
+
 def test_a_core_behind_at_the_race_time_stops_early() -> None:
     """The race rule itself: a core model that has not beaten the target by then yields its turn."""
     import time as _time
