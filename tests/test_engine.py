@@ -469,6 +469,39 @@ def test_a_stalled_winner_hands_back_only_time_worth_a_model(monkeypatch: pytest
         assert hinted_turns == []
 
 
+def test_the_race_is_judged_at_equal_time() -> None:
+    """Neighbourhood search is extrapolated to the core's time: a gain per doubling equal to its last half's."""
+    from allocator.engine import _projected
+
+    assert _projected(1000.0, 50.0, 10.0, 40.0) == pytest.approx(900.0)  # two doublings
+    assert _projected(1000.0, 50.0, 10.0, 10.0) == 1000.0  # no more time, no more gain
+    assert _projected(1000.0, 0.0, 10.0, 40.0) == 1000.0  # stalled: it stays where it is
+    assert _projected(math.inf, 50.0, 10.0, 40.0) == math.inf  # found nothing
+
+
+def test_a_winning_neighbourhood_search_resumes_from_its_own_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the wall clock a neighbourhood search still gaining fast wins, and goes on from its plan, not the core's."""
+    import allocator.engine as engine
+
+    p = _tight(3, m=20, n=engine.LNS_RACE_MIN_CUSTOMERS)
+    calls: list[tuple[int, int]] = []  # (objective it starts from, objective it claims)
+
+    def lns(p, ix, chosen, obj, lower, opts, deadline, arcs, steps, t0):
+        # a probe that gained a great deal in its first half and ends 1,000 above its start
+        steps.append((time.perf_counter() - t0, obj + 10**9, lower))
+        time.sleep(max(0.0, min(0.5, deadline - time.perf_counter())))
+        claimed = obj + 1000 if not calls else obj
+        calls.append((obj, claimed))
+        return chosen, claimed, lower
+
+    monkeypatch.setattr(engine, "_lns", lns)
+    res = solve(p, dataclasses.replace(FAST, deterministic=False, time_limit_seconds=4.0))
+    assert len(calls) == 2 and calls[1][0] == calls[0][1]  # the second turn starts where the first ended
+    assert res.objective is not None and res.objective < calls[0][1] and not check_plan(p, res.chosen_arc)
+    objectives = [o for _, o, _ in res.trace]
+    assert objectives == sorted(objectives, reverse=True)  # the trace is the incumbent's: never worse
+
+
 def test_a_core_behind_at_the_race_time_stops_early() -> None:
     """The race rule itself: a core model that has not beaten the target by then yields its turn."""
     import time as _time
