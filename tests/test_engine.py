@@ -504,8 +504,6 @@ def test_a_winning_neighbourhood_search_resumes_from_its_own_plan(monkeypatch: p
 
 def test_a_core_behind_at_the_race_time_stops_early() -> None:
     """The race rule itself: a core model that has not beaten the target by then yields its turn."""
-    import time as _time
-
     from allocator.engine import _index, _solve_sub, _Sub
 
     p = _tight(4, m=20, n=600)
@@ -513,9 +511,9 @@ def test_a_core_behind_at_the_race_time_stops_early() -> None:
     start = solve(p, dataclasses.replace(FAST, time_limit_seconds=0.5)).chosen_arc
     sub = _Sub(np.arange(p.n_customers), np.arange(len(p.arc_cost)), np.arange(p.n_reps))
     opts = dataclasses.replace(FAST, deterministic=False)
-    t = _time.perf_counter()
+    t = time.perf_counter()
     name, _, _, _ = _solve_sub(p, ix, start, sub, opts, 20.0, 20.0, True, False, race=(0.3, -1.0))
-    assert _time.perf_counter() - t < 5.0 and name != "OPTIMAL"  # nothing beats -1: stopped at 0.3 s
+    assert time.perf_counter() - t < 5.0 and name != "OPTIMAL"  # nothing beats -1: stopped at 0.3 s
 
 
 # --- knapsack bound --------------------------------------------------------------------------------
