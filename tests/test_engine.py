@@ -410,12 +410,13 @@ def test_large_books_without_a_plan_race_neighbourhood_search_against_the_core(m
     assert [(e[0], *e[2:3]) for e in events] == [("lns",), ("model", False), ("model", True), ("model", True)]
     assert events[1][3] is None  # deterministic runs never stop a turn by the clock
 
-    # on the wall clock the core's turn must be ahead once it has had neighbourhood search's time
+    # on the wall clock the core's turn must stay ahead of where neighbourhood search would be
     monkeypatch.undo()
     events = _spy_race(monkeypatch)
     res = solve(p, dataclasses.replace(FAST, deterministic=False, time_limit_seconds=2.0))
     seconds, to_beat = events[1][3]
-    assert 0 < seconds < 2.0 and to_beat >= res.objective
+    assert 0 < seconds < 2.0 and to_beat(0.0) >= res.objective  # at first, what it found
+    assert to_beat(10 * seconds) <= to_beat(seconds) <= to_beat(0.0)  # later, never more
 
     # no whole model: a stalled winner hands the time left to the core, hinted; a core winner runs to the end
     core_only = dataclasses.replace(FAST, exact_arc_limit=2 * LNS_RACE_MIN_CUSTOMERS * 4)
@@ -479,6 +480,20 @@ def test_the_race_is_judged_at_equal_time() -> None:
     assert _projected(math.inf, 50.0, 10.0, 40.0) == math.inf  # found nothing
 
 
+def test_the_gain_per_doubling_is_fitted_over_the_whole_probe() -> None:
+    """Least squares of objective on log2(seconds): exact on a log curve, zero when flat or too few points."""
+    from allocator.engine import _gain_per_doubling
+
+    curve = [(t, 1000.0 - 30.0 * math.log2(t)) for t in (0.5, 1.0, 3.0, 7.0)]
+    assert _gain_per_doubling(curve) == pytest.approx(30.0)
+    # a step that falls steeply early and then slowly: the fit sees both halves, not the last alone
+    steps = [(0.5, 1000.0), (1.0, 900.0), (2.0, 850.0), (4.0, 840.0)]
+    assert 40.0 < _gain_per_doubling(steps) < 100.0
+    assert _gain_per_doubling([(1.0, 500.0), (4.0, 500.0)]) == 0.0
+    assert _gain_per_doubling([(2.0, 500.0)]) == 0.0
+    assert _gain_per_doubling([(0.0, 900.0), (2.0, 500.0)]) == 0.0  # time zero has no logarithm
+
+
 def test_a_winning_neighbourhood_search_resumes_from_its_own_plan(monkeypatch: pytest.MonkeyPatch) -> None:
     """On the wall clock a neighbourhood search still gaining fast wins, and goes on from its plan, not the core's."""
     import allocator.engine as engine
@@ -512,8 +527,21 @@ def test_a_core_behind_at_the_race_time_stops_early() -> None:
     sub = _Sub(np.arange(p.n_customers), np.arange(len(p.arc_cost)), np.arange(p.n_reps))
     opts = dataclasses.replace(FAST, deterministic=False)
     t = time.perf_counter()
-    name, _, _, _ = _solve_sub(p, ix, start, sub, opts, 20.0, 20.0, True, False, race=(0.3, -1.0))
+    name, _, _, _ = _solve_sub(p, ix, start, sub, opts, 20.0, 20.0, True, False, race=(0.3, lambda s: -1.0))
     assert time.perf_counter() - t < 5.0 and name != "OPTIMAL"  # nothing beats -1: stopped at 0.3 s
+
+    # ahead at the first check (hinted, it has a plan at once), then behind a target that falls
+    # with the time: stopped at a later check
+    checks: list[float] = []
+
+    def to_beat(seconds: float) -> float:
+        checks.append(seconds)
+        return math.inf if seconds < 2.0 else -1.0
+
+    t = time.perf_counter()
+    name, _, _, _ = _solve_sub(p, ix, start, sub, opts, 20.0, 20.0, True, True, race=(1.0, to_beat))
+    assert time.perf_counter() - t < 6.0 and name != "OPTIMAL"
+    assert len(checks) >= 2 and checks[0] >= 1.0 and checks[-1] >= 2.0
 
 
 # --- knapsack bound --------------------------------------------------------------------------------
