@@ -701,6 +701,46 @@ def test_neighbourhoods_solved_side_by_side_keep_the_move_budget(workers: int) -
     assert int((p.arc_cost[best] == 1).sum()) == 1
 
 
+def test_on_the_wall_clock_neighbourhoods_in_flight_never_overlap(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pipeline keeps one neighbourhood more than workers in flight, none sharing a rep or customer."""
+    import threading
+
+    import allocator.engine as engine
+
+    p = _tight(3, m=30, n=600)
+    ix = _index(p)
+    start = solve(p, dataclasses.replace(FAST, time_limit_seconds=0.5)).chosen_arc
+    start_obj = evaluate(p, start)["total"]
+    lock = threading.Lock()
+    in_flight: list[tuple[set[int], set[int]]] = []
+    most, overlaps, solved = [0], [0], [0]
+    real_solve = engine._solve_sub
+
+    def watched(p, ix, chosen, sub, *rest):
+        mine = (set(sub.reps.tolist()), set(sub.customers.tolist()))
+        with lock:
+            overlaps[0] += sum(bool(mine[0] & r or mine[1] & c) for r, c in in_flight)
+            in_flight.append(mine)
+            most[0] = max(most[0], len(in_flight))
+        try:
+            time.sleep(0.02)  # long enough for the others to be in flight
+            return real_solve(p, ix, chosen, sub, *rest)
+        finally:
+            with lock:
+                in_flight.remove(mine)
+                solved[0] += 1
+
+    monkeypatch.setattr(engine, "_solve_sub", watched)
+    opts = dataclasses.replace(FAST, workers=2, deterministic=False)
+    trace: list[tuple[float, int, float]] = []
+    best, obj, _ = engine._lns(p, ix, start, start_obj, -math.inf, opts, time.perf_counter() + 1.5,
+                               np.ones(len(p.arc_cost), dtype=bool), trace, 0.0)
+    assert solved[0] > 6 and overlaps[0] == 0
+    assert most[0] == 2 + engine.LNS_EXTRA_IN_FLIGHT
+    assert check_plan(p, best) == [] and obj == evaluate(p, best)["total"] <= start_obj
+    assert [o for _, o, _ in trace] == sorted((o for _, o, _ in trace), reverse=True)  # strict gains only
+
+
 def test_lns_neighbourhoods_grow_when_solved_and_shrink_when_not(monkeypatch: pytest.MonkeyPatch) -> None:
     """Neighbourhood size follows the sub-models: proved optimal, it grows; out of time, it shrinks."""
     import allocator.engine as engine
