@@ -54,6 +54,8 @@ LNS_SUB_SECONDS = 0.5
 LNS_SUB_WORKERS = 1
 LNS_EXTRA_IN_FLIGHT = 1  # on the wall clock, neighbourhoods in flight beyond the workers
 LNS_BUILD_SECONDS_PER_ARC = 2e-5
+MODEL_BUILD_SECONDS_PER_ARC = LNS_BUILD_SECONDS_PER_ARC  # on the wall clock, a model phase needs this long
+MIN_SOLVE_SECONDS = 0.1  # ... plus this, or it is skipped when a plan is already in hand
 LNS_BUILD_SECONDS_PER_ROUND = 0.02
 # Neighbourhoods grow after a sub-model solved to optimality and shrink after one that ran out of
 # time, which settles where about three in four are solved (1.05 up, 0.85 down): big enough to
@@ -851,6 +853,7 @@ def _solve_sub(
     once, from that many seconds on, its best plan is not below ``to_beat(seconds searched)``
     (checked every ``RACE_CHECK_SECONDS``).
     """
+    t_build = time.perf_counter()
     model = cp_model.CpModel()
     arcs = sub.arcs
     n = len(arcs)
@@ -956,7 +959,8 @@ def _solve_sub(
 
     solver = cp_model.CpSolver()
     prm = solver.parameters
-    prm.max_time_in_seconds = max(0.05, time_limit)
+    # the limit counts from the call: building a big model takes a second of Python
+    prm.max_time_in_seconds = max(0.05, time_limit - (time.perf_counter() - t_build))
     prm.num_workers = opts.workers
     prm.random_seed = opts.seed
     prm.log_search_progress = opts.log
@@ -1274,6 +1278,11 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                 continue
             whole = sub is full_sub  # only the whole model's bound and proof hold for the problem
             if core_solved and not whole:
+                continue
+            if (not opts.deterministic and incumbent is not None
+                    and remaining < MODEL_BUILD_SECONDS_PER_ARC * len(sub.arcs) + MIN_SOLVE_SECONDS):
+                # no time left to build it, let alone search: it would only overrun the limit
+                # (e60900 at 60 s: 54,000 arcs, a second of Python after the deadline)
                 continue
             race = None
             if not opts.deterministic and math.isfinite(found["lns"]) and not hinted:

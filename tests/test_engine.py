@@ -249,6 +249,17 @@ def test_same_seed_same_plan_in_deterministic_mode(exact_arc_limit: int) -> None
     assert np.array_equal(a.chosen_arc, b.chosen_arc)
 
 
+def test_a_wall_clock_limit_holds_with_a_big_model_to_build() -> None:
+    """Building a model counts against the limit: no phase starts or searches past the deadline."""
+    p = _tight(5, m=30, n=1500)  # 45,000 arcs: about a second of Python to build a whole model
+    limit = 3.0
+    t = time.perf_counter()
+    res = solve(p, dataclasses.replace(FAST, deterministic=False, time_limit_seconds=limit))
+    elapsed = time.perf_counter() - t
+    assert res.objective is not None and not check_plan(p, res.chosen_arc)
+    assert elapsed < limit + 0.4, elapsed
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 def test_tight_instances_give_feasible_plans_and_valid_bounds(seed: int) -> None:
     """On tight type-D-like data the plan passes check_plan and the bound stays below it."""
