@@ -981,12 +981,12 @@ def _solve_sub(
         started = time.perf_counter()
 
         def stop_when_behind() -> None:
-            wait = after
-            while not done.wait(wait):
+            pause = after
+            while not done.wait(pause):
                 if best.value >= to_beat(time.perf_counter() - started):
                     solver.stop_search()
                     return
-                wait = RACE_CHECK_SECONDS
+                pause = RACE_CHECK_SECONDS
 
         watcher = threading.Thread(target=stop_when_behind, daemon=True)
         watcher.start()
@@ -1452,13 +1452,13 @@ def _lns(
 ) -> tuple[I64, int, float]:
     """Large-neighbourhood search over groups of reps; keeps strict improvements only.
 
-    Up to ``opts.workers`` neighbourhoods are re-optimised side by side, one CP-SAT worker each:
+    Neighbourhoods are re-optimised side by side, one per worker, one CP-SAT worker each:
     CP-SAT releases the GIL while it solves, so both cores search (e801600 at 30 s: 95
     neighbourhoods two at a time against 66 one at a time). Neighbourhoods in flight share no
     rep and no customer, and each one's arcs go to its own reps only, so each one's gain stands
     on its own. Move limits span the whole book, so each result is checked against them as it
-    is applied. On the wall clock a core that finishes takes the next neighbourhood at once
-    (a pipeline); in deterministic mode a round waits for all its neighbourhoods, so the plan
+    is applied. On the wall clock a worker that finishes takes the next neighbourhood at once,
+    with one more in flight than workers (a pipeline); in deterministic mode a round waits for all its neighbourhoods, so the plan
     does not depend on which one finishes first.
     """
     rng = np.random.default_rng(opts.seed)
