@@ -53,9 +53,8 @@ LNS_MAX_CUSTOMERS = 1500
 LNS_SUB_SECONDS = 0.5
 LNS_SUB_WORKERS = 1
 LNS_EXTRA_IN_FLIGHT = 1  # on the wall clock, neighbourhoods in flight beyond the workers
-LNS_BUILD_SECONDS_PER_ARC = 2e-5
-MODEL_BUILD_SECONDS_PER_ARC = LNS_BUILD_SECONDS_PER_ARC  # on the wall clock, a model phase needs this long
-MIN_SOLVE_SECONDS = 0.1  # ... plus this, or it is skipped when a plan is already in hand
+BUILD_SECONDS_PER_ARC = 2e-5
+MIN_SOLVE_SECONDS = 0.1  # on the wall clock, a model phase needs its build time plus this, or is skipped
 LNS_BUILD_SECONDS_PER_ROUND = 0.02
 # Neighbourhoods grow after a sub-model solved to optimality and shrink after one that ran out of
 # time, which settles where about three in four are solved (1.05 up, 0.85 down): big enough to
@@ -1280,7 +1279,7 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             if core_solved and not whole:
                 continue
             if (not opts.deterministic and incumbent is not None
-                    and remaining < MODEL_BUILD_SECONDS_PER_ARC * len(sub.arcs) + MIN_SOLVE_SECONDS):
+                    and remaining < BUILD_SECONDS_PER_ARC * len(sub.arcs) + MIN_SOLVE_SECONDS):
                 # no time left to build it, let alone search: it would only overrun the limit
                 # (e60900 at 60 s: 54,000 arcs, a second of Python after the deadline)
                 continue
@@ -1458,8 +1457,8 @@ def _lns(
     rep and no customer, and each one's arcs go to its own reps only, so each one's gain stands
     on its own. Move limits span the whole book, so each result is checked against them as it
     is applied. On the wall clock a worker that finishes takes the next neighbourhood at once,
-    with one more in flight than workers (a pipeline); in deterministic mode a round waits for all its neighbourhoods, so the plan
-    does not depend on which one finishes first.
+    with one more in flight than workers (a pipeline); in deterministic mode a round waits for
+    all its neighbourhoods, so the plan does not depend on which one finishes first.
     """
     rng = np.random.default_rng(opts.seed)
     chosen = chosen.copy()
@@ -1485,6 +1484,7 @@ def _lns(
             if (stalled or time.perf_counter() >= deadline - 0.05 or _within_gap(obj, lower, opts.gap_limit)
                     or (opts.deterministic and det_used >= opts.deterministic_time)):
                 picks = 0
+            base = chosen.copy() if picks else chosen  # the plan as it is now, for every neighbourhood filled now
             for _ in range(picks):
                 if k >= len(order):
                     order, k = rng.permutation(p.n_reps), 0
@@ -1513,7 +1513,6 @@ def _lns(
                 remaining = deadline - time.perf_counter()
                 # in deterministic mode only CP-SAT's deterministic clock may stop a sub-model
                 wall = remaining if opts.deterministic else min(remaining, LNS_SUB_SECONDS)
-                base = chosen.copy()  # the plan as it is now; neighbourhoods in flight leave this one's part alone
                 pending[pool.submit(_solve_sub, p, ix, base, sub, opts, wall, LNS_SUB_SECONDS, False)] = sub
             if not pending:
                 if stalled or picks == 0:
@@ -1529,7 +1528,7 @@ def _lns(
                 # (a deterministic stand-in for wall time) so the budget tracks seconds on a typical machine.
                 # The solves run side by side, so the round takes as long as its longest.
                 det_used += max(r[3] for r in results)
-                det_used += sum(LNS_BUILD_SECONDS_PER_ARC * len(sub.arcs) + LNS_BUILD_SECONDS_PER_ROUND
+                det_used += sum(BUILD_SECONDS_PER_ARC * len(sub.arcs) + LNS_BUILD_SECONDS_PER_ROUND
                                 for _, sub in finished)
             for (_, sub), (name, new, _, _) in zip(finished, results):
                 busy_reps[sub.reps] = False
