@@ -53,6 +53,10 @@ LNS_MAX_CUSTOMERS = 1500
 LNS_SUB_SECONDS = 0.5
 LNS_SUB_WORKERS = 1
 LNS_EXTRA_IN_FLIGHT = 1  # on the wall clock, neighbourhoods in flight beyond the workers
+# neighbourhood search has stalled once a pass over the reps, or this many neighbourhoods in a row,
+# gained nothing: with no gain in 50 tries the chance of one is likely under 6 % a try (rule of three),
+# and on a 1,000-rep book a pass is about 1,000 neighbourhoods, more than the whole work budget
+LNS_STALL_NEIGHBOURHOODS = 50
 BUILD_SECONDS_PER_ARC = 2e-5
 MIN_SOLVE_SECONDS = 0.1  # on the wall clock, a model phase needs its build time plus this, or is skipped
 LNS_BUILD_SECONDS_PER_ROUND = 0.02
@@ -1246,7 +1250,7 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                                                                              core_seconds)
                 kind = winner = "lns" if lns_at < found["model"] else "model"
                 if kind == "lns":
-                    # it stops by itself once a pass over the reps gains nothing, and hands what is left on
+                    # it stops by itself once it stalls (LNS_STALL_NEIGHBOURHOODS), and hands what is left on
                     share = 1.0
             remaining = (deadline - time.perf_counter()) * share
             if kind == "fallback":  # neighbourhood search won but stalled before the end: the core hinted
@@ -1349,7 +1353,8 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     Kinds: "model" solves the sub-model with CP-SAT; "lns" runs neighbourhood search over each
     customer's cheapest arcs; "winner" is "lns" if the neighbourhood search found a better plan
     than the unhinted core model, else "model"; "fallback" is "model" when "winner" was "lns"
-    and left time over (neighbourhood search stops once a whole pass over the reps gains nothing).
+    and left time over (neighbourhood search stops once a whole pass over the reps, or LNS_STALL_NEIGHBOURHOODS
+    neighbourhoods in a row, gain nothing).
 
     With a caller's plan (the nightly book) one hinted model, so an unchanged book stays put.
     Without one (GAP files, new customers), first a core model of each customer's cheapest arcs
@@ -1486,6 +1491,9 @@ def _lns(
                 picks = 0
             base = chosen.copy() if picks else chosen  # the plan as it is now, for every neighbourhood filled now
             for _ in range(picks):
+                if rounds_without_gain >= LNS_STALL_NEIGHBOURHOODS:
+                    stalled = True
+                    break
                 if k >= len(order):
                     order, k = rng.permutation(p.n_reps), 0
                     if rounds_without_gain >= len(order):

@@ -779,3 +779,33 @@ def test_lns_neighbourhoods_grow_when_solved_and_shrink_when_not(monkeypatch: py
         assert len(sizes) > 5
         steps = np.sign(np.diff(sizes))
         assert (steps == trend).sum() >= len(steps) // 2 and not (steps == -trend).any()
+
+
+@pytest.mark.parametrize("m", [12, 120])
+def test_neighbourhood_search_stops_after_a_run_of_fruitless_neighbourhoods(monkeypatch: pytest.MonkeyPatch,
+                                                                             m: int) -> None:
+    """Stalled once a pass over the reps, or LNS_STALL_NEIGHBOURHOODS in a row, gained nothing.
+
+    With many reps a pass is more neighbourhoods than the run limit (the 100k nightly book: 1,000
+    reps, no gain in 50 s of neighbourhoods); with few, the pass ends the search first.
+    """
+    import allocator.engine as engine
+
+    p = _tight(4, m=m, n=10 * m)
+    ix = _index(p)
+    start = solve(p, dataclasses.replace(FAST, time_limit_seconds=0.5)).chosen_arc
+    calls = [0]
+
+    def fruitless(p, ix, chosen, sub, *rest):
+        calls[0] += 1
+        return "FEASIBLE", chosen[sub.customers], -math.inf, 1e-4  # the plan as it was: no gain
+
+    monkeypatch.setattr(engine, "_solve_sub", fruitless)
+    opts = dataclasses.replace(FAST, workers=2, deterministic_time=1e6)  # only the stall rule can stop it
+    best, obj, _ = engine._lns(p, ix, start, evaluate(p, start)["total"], -math.inf, opts, math.inf,
+                               np.ones(len(p.arc_cost), dtype=bool), [], 0.0)
+    assert np.array_equal(best, start) and obj == evaluate(p, start)["total"]
+    if m > engine.LNS_STALL_NEIGHBOURHOODS:
+        assert engine.LNS_STALL_NEIGHBOURHOODS <= calls[0] <= engine.LNS_STALL_NEIGHBOURHOODS + 2
+    else:  # a pass over the reps, each picked once in order and once more by pressure at most
+        assert m <= calls[0] < engine.LNS_STALL_NEIGHBOURHOODS
