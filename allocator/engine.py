@@ -42,6 +42,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
+from .mip import MipSearch
+
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 
@@ -69,10 +71,13 @@ LNS_SHRINK = 0.85
 LNS_FLOOR_CUSTOMERS = 30
 LNS_CORE_ARCS = 5  # without a caller's plan, neighbourhoods use each customer's cheapest arcs by reduced cost
 LNS_RACE_MIN_CUSTOMERS = 400  # below, a neighbourhood is most of the book: the core model alone
+# ... and there, on a capacity-only problem, HiGHS's branch-and-cut beside it on one of the workers
+MIP_MIN_WORKERS = 2
 LNS_PROBE_SHARE = 1 / 8  # of the time, for neighbourhood search's turn in the race
 FALLBACK_MIN_SECONDS = 1.0  # a stalled race winner's leftover time worth a core model
 LNS_RACE_FACTOR = 2.0  # the core must be ahead after this many times neighbourhood search's turn
 RACE_CHECK_SECONDS = 0.5  # from then on, how often the core's turn is checked against it
+STOP_CHECK_SECONDS = 0.1  # how often a CP-SAT search looks for a stop signal from a search beside it
 SHIFT_MAX_ROUNDS = 200
 CORE_ARCS = 3  # the core model keeps each customer's cheapest arcs by Lagrangian reduced cost
 CORE_ARCS_ALONE = 5  # ... or this many when no whole model follows it (measured in BENCHMARKS.md)
@@ -848,13 +853,15 @@ def _solve_sub(
     full: bool,
     hint: bool = True,
     race: tuple[float, Callable[[float], float]] | None = None,
+    stop: threading.Event | None = None,
 ) -> tuple[str, I64 | None, float, float]:
     """Re-optimise ``sub.customers`` over ``sub.arcs`` with everything else fixed.
 
     Returns status, new chosen arcs for the sub customers (or None), the sub-model's bound
     and the deterministic time used. With ``race = (seconds, to_beat)`` the search stops
     once, from that many seconds on, its best plan is not below ``to_beat(seconds searched)``
-    (checked every ``RACE_CHECK_SECONDS``).
+    (checked every ``RACE_CHECK_SECONDS``). It also stops soon after ``stop`` is set (another
+    search has proved its plan optimal).
     """
     t_build = time.perf_counter()
     model = cp_model.CpModel()
@@ -975,21 +982,30 @@ def _solve_sub(
         prm.num_workers = 1
     if not full:
         prm.num_workers = LNS_SUB_WORKERS
-    if race is None:
+    if race is None and stop is None:
         status = solver.solve(model)
     else:
         best = _BestObjective()
-        after, to_beat = race
+        after, to_beat = race if race is not None else (math.inf, lambda _: math.inf)
         done = threading.Event()
         started = time.perf_counter()
 
         def stop_when_behind() -> None:
-            pause = after
+            # the race is checked at `after`, then every RACE_CHECK_SECONDS; a stop signal more often
+            next_check = after
+            pause = STOP_CHECK_SECONDS if stop is not None else after
             while not done.wait(pause):
-                if best.value >= to_beat(time.perf_counter() - started):
+                if stop is not None and stop.is_set():
                     solver.stop_search()
                     return
-                pause = RACE_CHECK_SECONDS
+                searched = time.perf_counter() - started
+                if searched >= next_check:
+                    if best.value >= to_beat(searched):
+                        solver.stop_search()
+                        return
+                    next_check = searched + RACE_CHECK_SECONDS
+                if stop is None:
+                    pause = RACE_CHECK_SECONDS
 
         watcher = threading.Thread(target=stop_when_behind, daemon=True)
         watcher.start()
@@ -1243,7 +1259,12 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         lns_seconds, core_seconds, doubling_gain, winner = 0.0, 0.0, 0.0, ""
         lns_arcs: npt.NDArray[np.bool_] | None = None
         lns_plan: I64 | None = None  # neighbourhood search resumes from its own plan, not the core's
+        mip = _start_mip(p, ix, full_sub, deadline, opts) if incumbent is not None else None
+        if mip is not None:
+            opts = replace(opts, workers=opts.workers - 1)  # its core: CP-SAT keeps the others
         for kind, sub, share, hinted in phases:
+            if mip is not None and mip.proved.is_set():
+                break
             if kind == "winner":
                 # on the wall clock, at equal time: where neighbourhood search would be after the core's turn
                 lns_at = found["lns"] if opts.deterministic else _projected(found["lns"], doubling_gain, lns_seconds,
@@ -1297,7 +1318,8 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                         partial(_projected, found["lns"], doubling_gain, lns_seconds))
             t_sub = time.perf_counter()
             name, new, sub_bound, det = _solve_sub(p, ix, chosen if incumbent is None else incumbent, sub, opts,
-                                                   remaining, det_left * share, True, hinted, race)
+                                                   remaining, det_left * share, True, hinted, race,
+                                                   mip.proved if mip is not None else None)
             if race is not None:
                 core_seconds = time.perf_counter() - t_sub
             det_left = max(0.0, det_left - det)
@@ -1317,6 +1339,18 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             trace.append((time.perf_counter() - t0, int(inc_obj) if math.isfinite(inc_obj) else -1, lower))
             if (whole and name in ("OPTIMAL", "INFEASIBLE")) or _within_gap(inc_obj, lower, opts.gap_limit):
                 break
+        if mip is not None:
+            if status == "OPTIMAL" or _within_gap(inc_obj, lower, opts.gap_limit):
+                mip.stop()  # CP-SAT's plan is proved: HiGHS's answer cannot matter
+            elif (answer := mip.answer(deadline)) is not None:
+                # its arcs were the kept ones: a bound over them, as for the whole model
+                lower = max(lower, min(float(inc_obj), answer.bound))
+                if answer.chosen is not None:
+                    plan = full_sub.arcs[answer.chosen]
+                    plan_obj = evaluate(p, plan)["total"]
+                    if plan_obj < inc_obj and not check_plan(p, plan):
+                        incumbent, inc_obj = plan, plan_obj
+                trace.append((time.perf_counter() - t0, int(inc_obj), lower))
     else:
         method = "lns"
         incumbent, inc_obj, lower = _lns(p, ix, incumbent, int(inc_obj), lower, opts, deadline, keep_arcs, trace, t0)
@@ -1341,6 +1375,22 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         stages,
         tuple(trace),
     )
+
+
+def _start_mip(p: ArcProblem, ix: _Index, full: _Sub, deadline: float, opts: SolveOptions) -> MipSearch | None:
+    """HiGHS beside CP-SAT on the kept arcs, where it pays: small capacity-only problems on the wall clock.
+
+    Measured at 60 s, HiGHS's plan or proof against CP-SAT's two workers (BENCHMARKS.md): e20100
+    8,436 against 8,451-8,460, e10100 and e10200 proved optimal, gapd-2, -3, -4 and -6 a few units
+    better, gapd-5 worse (6,255 against about 6,230). Not in deterministic mode: where HiGHS
+    stops on the clock would make the plan depend on the machine's load.
+    """
+    if (opts.deterministic or opts.workers < MIP_MIN_WORKERS or p.n_customers >= LNS_RACE_MIN_CUSTOMERS
+            or not _plain_gap(p) or (ix.count_cap >= 0).any() or (ix.pool_cost >= 0).any()):
+        return None
+    arcs = full.arcs
+    return MipSearch(p.n_customers, p.n_reps, p.arc_customer[arcs], p.arc_rep[arcs], p.arc_cost[arcs],
+                     p.arc_load[arcs], ix.load_cap, deadline - time.perf_counter())
 
 
 _Phase = tuple[str, _Sub | None, float, bool]  # kind, sub-model, share of the time left, hinted

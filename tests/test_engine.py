@@ -308,8 +308,8 @@ def _spy_phases(monkeypatch: pytest.MonkeyPatch, fake_core_proof: bool = False) 
     phases: list[tuple[int, bool]] = []
     real = engine._solve_sub
 
-    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
-        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
+    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None, stop=None):
+        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race, stop)
         if full:
             phases.append((len(sub.arcs), hint))
             if fake_core_proof and len(sub.arcs) < len(p.arc_cost) and out[1] is not None:
@@ -381,12 +381,12 @@ def _spy_race(monkeypatch: pytest.MonkeyPatch, core_finds: bool = True, lns_find
     events: list[tuple] = []
     real_sub, real_lns = engine._solve_sub, engine._lns
 
-    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
+    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None, stop=None):
         if full:
             events.append(("model", len(sub.arcs), hint, race))
             if not core_finds and not hint:
                 return "UNKNOWN", None, -math.inf, 0.0
-        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
+        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race, stop)
 
     def lns(p, ix, chosen, obj, lower, opts, deadline, *rest):
         events.append(("lns", deadline))
@@ -459,12 +459,12 @@ def test_a_stalled_winner_hands_back_only_time_worth_a_model(monkeypatch: pytest
     hinted_turns: list[float] = []
     real_sub = engine._solve_sub
 
-    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
+    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None, stop=None):
         if full and not hint:
             return "UNKNOWN", None, -math.inf, 0.0  # the core finds nothing: neighbourhood search wins
         if full:
             hinted_turns.append(time_limit)
-        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
+        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race, stop)
 
     def lns(p, ix, chosen, obj, lower, opts, deadline, *rest):
         if not stalls:  # the winner's turn runs until half a second before the end
