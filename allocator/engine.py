@@ -23,7 +23,9 @@ How it solves (every step measured in ``benchmarks/``):
    CP-SAT while the rest stays fixed, one group per worker side by side, and only strict
    improvements are kept. Without a caller's plan a core model of each customer's cheapest arcs
    comes first; from ``LNS_RACE_MIN_CUSTOMERS`` customers up, neighbourhood search and the core
-   race for the rest of the time (:func:`_exact_phases`).
+   race for the rest of the time (:func:`_exact_phases`). Below that size, on capacity-only
+   problems on the wall clock, HiGHS's branch-and-cut runs beside CP-SAT on one core
+   (:mod:`allocator.mip`); the better plan and the higher bound are kept.
 
 An unchanged book is a fixed point: the hint is returned unless a strictly better plan is found.
 """
@@ -73,6 +75,8 @@ LNS_CORE_ARCS = 5  # without a caller's plan, neighbourhoods use each customer's
 LNS_RACE_MIN_CUSTOMERS = 400  # below, a neighbourhood is most of the book: the core model alone
 # ... and there, on a capacity-only problem, HiGHS's branch-and-cut beside it on one of the workers
 MIP_MIN_WORKERS = 2
+# it needs time: at 10 s it cost CP-SAT more than it gave, at 30 s about as much, at 60 s it pays (BENCHMARKS.md)
+MIP_MIN_SECONDS = 60.0
 LNS_PROBE_SHARE = 1 / 8  # of the time, for neighbourhood search's turn in the race
 FALLBACK_MIN_SECONDS = 1.0  # a stalled race winner's leftover time worth a core model
 LNS_RACE_FACTOR = 2.0  # the core must be ahead after this many times neighbourhood search's turn
@@ -1382,10 +1386,13 @@ def _start_mip(p: ArcProblem, ix: _Index, full: _Sub, deadline: float, opts: Sol
 
     Measured at 60 s, HiGHS's plan or proof against CP-SAT's two workers (BENCHMARKS.md): e20100
     8,436 against 8,451-8,460, e10100 and e10200 proved optimal, gapd-2, -3, -4 and -6 a few units
-    better, gapd-5 worse (6,255 against about 6,230). Not in deterministic mode: where HiGHS
-    stops on the clock would make the plan depend on the machine's load.
+    better, gapd-5 worse (6,255 against about 6,230). At 10 s it only cost CP-SAT its second
+    worker (gapd-5 6,295 against 6,252), and at 30 s it was as often behind as ahead, so it runs
+    only with a limit of ``MIP_MIN_SECONDS`` or more. Not in deterministic mode: where HiGHS stops on the
+    clock would make the plan depend on the machine's load.
     """
-    if (opts.deterministic or opts.workers < MIP_MIN_WORKERS or p.n_customers >= LNS_RACE_MIN_CUSTOMERS
+    if (opts.deterministic or opts.workers < MIP_MIN_WORKERS or opts.time_limit_seconds < MIP_MIN_SECONDS
+            or p.n_customers >= LNS_RACE_MIN_CUSTOMERS
             or not _plain_gap(p) or (ix.count_cap >= 0).any() or (ix.pool_cost >= 0).any()):
         return None
     arcs = full.arcs

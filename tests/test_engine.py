@@ -809,3 +809,104 @@ def test_neighbourhood_search_stops_after_a_run_of_fruitless_neighbourhoods(monk
         assert engine.LNS_STALL_NEIGHBOURHOODS <= calls[0] <= engine.LNS_STALL_NEIGHBOURHOODS + 2
     else:  # a pass over the reps, each picked once in order and once more by pressure at most
         assert m <= calls[0] < engine.LNS_STALL_NEIGHBOURHOODS
+
+
+class _FakeMip:
+    """Stands in for HiGHS: answers at once with a given plan and bound (proved when they meet)."""
+
+    made: list[_FakeMip] = []
+    pairs: list[tuple[int, int]] | None = None  # (customer, rep) per customer
+    bound = -math.inf
+
+    def __init__(self, n_customers, n_reps, arc_customer, arc_rep, arc_cost, arc_load, capacity, seconds):
+        import threading
+
+        self.proved, self.done = threading.Event(), threading.Event()
+        self.done.set()
+        at = {(int(c), int(r)): k for k, (c, r) in enumerate(zip(arc_customer, arc_rep))}
+        self.plan = None
+        if self.pairs is not None and all(pair in at for pair in self.pairs):
+            self.plan = np.array([at[pair] for pair in self.pairs], dtype=np.int64)  # positions in its arcs
+        cost = float(arc_cost[self.plan].sum()) if self.plan is not None else math.inf
+        if cost - self.bound < 1:  # the proof arrives after a second, while CP-SAT searches
+            threading.Timer(1.0, self.proved.set).start()
+        _FakeMip.made.append(self)
+
+    def stop(self) -> None:
+        pass
+
+    def answer(self, deadline):
+        from allocator.mip import MipAnswer
+
+        return MipAnswer(None if self.plan is None else self.plan.copy(), self.bound)
+
+
+def _with_fake_mip(monkeypatch: pytest.MonkeyPatch, p: ArcProblem, plan: np.ndarray | None, bound: float) -> list[int]:
+    """Install _FakeMip answering ``plan`` (arcs of ``p``) and ``bound``; spy on CP-SAT's workers."""
+    import allocator.engine as engine
+
+    pairs = None if plan is None else list(zip(p.arc_customer[plan].tolist(), p.arc_rep[plan].tolist()))
+    _FakeMip.made, _FakeMip.pairs, _FakeMip.bound = [], pairs, bound
+    monkeypatch.setattr(engine, "MipSearch", _FakeMip)
+    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 1.0)  # short tests
+    workers: list[int] = []
+    real = engine._solve_sub
+
+    def spy(p, ix, chosen, sub, opts, *rest):
+        if rest[2]:  # a whole or core model, not a neighbourhood
+            workers.append(opts.workers)
+        return real(p, ix, chosen, sub, opts, *rest)
+
+    monkeypatch.setattr(engine, "_solve_sub", spy)
+    return workers
+
+
+WALL = SolveOptions(time_limit_seconds=20.0, workers=2, seed=0, deterministic=False)
+
+
+def test_a_proof_from_highs_stops_cp_sat_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HiGHS proves a plan after a second: CP-SAT (on one worker) stops, and the plan is optimal."""
+    p = _tight(5, m=10, n=100)
+    best = solve(p, dataclasses.replace(FAST, deterministic_time=1.0))
+    assert best.objective is not None
+    workers = _with_fake_mip(monkeypatch, p, best.chosen_arc, float(best.objective))
+    t = time.perf_counter()
+    res = solve(p, WALL)
+    assert time.perf_counter() - t < 5.0
+    assert len(_FakeMip.made) == 1 and res.status == "OPTIMAL" and res.objective == best.objective
+    assert check_plan(p, res.chosen_arc) == [] and workers and set(workers) == {1}  # CP-SAT kept one worker
+
+
+def test_a_highs_plan_that_breaks_a_rule_is_never_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cheap plan over capacity from the MIP side is checked and dropped; its bound still counts."""
+    p = _tight(6, m=6, n=60)
+    by_customer = [np.flatnonzero(p.arc_customer == i) for i in range(p.n_customers)]
+    cheapest = np.array([arcs[np.argmin(p.arc_cost[arcs])] for arcs in by_customer])
+    assert (p.arc_customer[cheapest] == np.arange(60)).all() and check_plan(p, cheapest)  # over capacity
+    _with_fake_mip(monkeypatch, p, cheapest, -math.inf)
+    res = solve(p, dataclasses.replace(WALL, time_limit_seconds=2.0))
+    assert _FakeMip.made and _FakeMip.made[0].plan is not None  # the bad plan was on offer
+    assert res.objective is not None and check_plan(p, res.chosen_arc) == []
+    assert res.objective > evaluate(p, cheapest)["total"]
+
+
+@pytest.mark.parametrize("case", ["deterministic", "one worker", "pool", "short limit", "a plan of its own"])
+def test_highs_runs_only_beside_a_wall_clock_search_of_a_small_capacity_problem(monkeypatch: pytest.MonkeyPatch,
+                                                                                case: str) -> None:
+    p = _tight(5, m=6, n=60)
+    opts = dataclasses.replace(WALL, time_limit_seconds=1.0)
+    if case == "deterministic":
+        opts = dataclasses.replace(FAST, time_limit_seconds=1.0)
+    elif case == "one worker":
+        opts = dataclasses.replace(opts, workers=1)
+    elif case == "pool":
+        p = dataclasses.replace(p, pool_cost=np.full(p.n_customers, 10_000, dtype=np.int64))
+    elif case == "short limit":
+        opts = dataclasses.replace(opts, time_limit_seconds=0.9)  # under MIP_MIN_SECONDS (1 s here)
+    else:
+        p = dataclasses.replace(p, hint_arc=solve(p, FAST).chosen_arc)
+    _with_fake_mip(monkeypatch, p, None, -math.inf)
+    res = solve(p, opts)
+    assert res.objective is not None
+    # a caller's plan means one hinted whole model, and there HiGHS runs beside it too
+    assert len(_FakeMip.made) == (1 if case == "a plan of its own" else 0)

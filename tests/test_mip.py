@@ -1,0 +1,69 @@
+"""HiGHS in a child process: its plans are real plans, its bound holds, and it stops when told."""
+
+from __future__ import annotations
+
+import itertools
+import time
+
+import numpy as np
+
+from allocator.mip import MipSearch
+
+
+def _gap(seed: int, m: int, n: int, tightness: float, hard: bool = False) -> dict[str, np.ndarray]:
+    """A dense GAP as arcs (arc = customer * m + rep) with capacities a share of the average load.
+
+    ``hard``: type D, cost falling as load rises (the hard kind for branch-and-cut).
+    """
+    rng = np.random.default_rng(seed)
+    load = rng.integers(1 if hard else 5, 100 if hard else 25, size=(n, m))
+    cost = 111 - load + rng.integers(-10, 11, size=(n, m)) if hard else rng.integers(10, 50, size=(n, m))
+    return {
+        "arc_customer": np.repeat(np.arange(n), m),
+        "arc_rep": np.tile(np.arange(m), n),
+        "arc_cost": cost.reshape(-1),
+        "arc_load": load.reshape(-1),
+        "capacity": (tightness * load.sum() / m / m * np.ones(m)).astype(np.int64),
+    }
+
+
+def _brute_force(g: dict[str, np.ndarray], m: int, n: int) -> int | None:
+    cost = g["arc_cost"].reshape(n, m)
+    load = g["arc_load"].reshape(n, m)
+    best = None
+    for reps in itertools.product(range(m), repeat=n):
+        used = np.zeros(m, dtype=np.int64)
+        np.add.at(used, list(reps), load[np.arange(n), list(reps)])
+        if (used <= g["capacity"]).all():
+            total = int(cost[np.arange(n), list(reps)].sum())
+            best = total if best is None else min(best, total)
+    return best
+
+
+def test_a_small_gap_is_solved_to_its_optimum_with_a_plan_checked_here() -> None:
+    m, n = 3, 8
+    g = _gap(1, m, n, 1.2)
+    optimum = _brute_force(g, m, n)
+    assert optimum is not None
+    mip = MipSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"], 20.0)
+    answer = mip.answer(time.perf_counter() + 20.0)
+    assert answer is not None and answer.chosen is not None
+    chosen = answer.chosen
+    assert sorted(g["arc_customer"][chosen].tolist()) == list(range(n))  # every customer exactly once
+    used = np.bincount(g["arc_rep"][chosen], weights=g["arc_load"][chosen], minlength=m)
+    assert (used <= g["capacity"]).all()
+    assert int(g["arc_cost"][chosen].sum()) == optimum
+    assert optimum - 1 < answer.bound <= optimum
+    assert mip.proved.is_set()
+
+
+def test_stop_ends_the_child_at_once() -> None:
+    m, n = 20, 200
+    g = _gap(2, m, n, 0.8, hard=True)  # not solved in a second
+    mip = MipSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"], 60.0)
+    time.sleep(1.0)
+    t = time.perf_counter()
+    mip.stop()
+    assert time.perf_counter() - t < 2.0
+    assert mip.done.is_set() and not mip.proved.is_set()
+    assert mip._proc.poll() is not None  # no child left behind
