@@ -1396,8 +1396,11 @@ def _start_mip(p: ArcProblem, ix: _Index, full: _Sub, deadline: float, opts: Sol
             or not _plain_gap(p) or (ix.count_cap >= 0).any() or (ix.pool_cost >= 0).any()):
         return None
     arcs = full.arcs
-    return MipSearch(p.n_customers, p.n_reps, p.arc_customer[arcs], p.arc_rep[arcs], p.arc_cost[arcs],
-                     p.arc_load[arcs], ix.load_cap, deadline - time.perf_counter())
+    try:
+        return MipSearch(p.n_customers, p.n_reps, p.arc_customer[arcs], p.arc_rep[arcs], p.arc_cost[arcs],
+                         p.arc_load[arcs], ix.load_cap, deadline - time.perf_counter())
+    except OSError:  # no child process to be had: CP-SAT alone, as below the limit
+        return None
 
 
 _Phase = tuple[str, _Sub | None, float, bool]  # kind, sub-model, share of the time left, hinted

@@ -14,6 +14,7 @@ bound. The child imports only numpy and SciPy (about half a second).
 
 from __future__ import annotations
 
+import atexit
 import io
 import math
 import subprocess
@@ -80,8 +81,10 @@ class MipSearch:
         buf = io.BytesIO()
         np.savez(buf, n=n_customers, m=n_reps, seconds=max(0.1, seconds - START_SECONDS - ANSWER_SECONDS),
                  customer=arc_customer, rep=arc_rep, cost=arc_cost, load=arc_load, capacity=capacity)
+        # raises OSError when no child can be started; the engine then searches without it
         self._proc = subprocess.Popen([sys.executable, "-c", _CHILD], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        atexit.register(self._kill)  # an interrupted run leaves no child behind
         self._reader = threading.Thread(target=self._read, args=(buf.getvalue(),), daemon=True)
         self._reader.start()
 
@@ -97,7 +100,12 @@ class MipSearch:
         except (OSError, ValueError, KeyError):
             self._answer = None
         finally:
+            atexit.unregister(self._kill)
             self.done.set()
+
+    def _kill(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
 
     def _parse(self, out: bytes) -> MipAnswer:
         d = np.load(io.BytesIO(out))
@@ -116,8 +124,7 @@ class MipSearch:
 
     def stop(self) -> None:
         """End the search now, answer unread (the other search has proved its plan)."""
-        if self._proc.poll() is None:
-            self._proc.kill()
+        self._kill()
         self._reader.join()
 
     def answer(self, deadline: float) -> MipAnswer | None:

@@ -910,3 +910,27 @@ def test_highs_runs_only_beside_a_wall_clock_search_of_a_small_capacity_problem(
     assert res.objective is not None
     # a caller's plan means one hinted whole model, and there HiGHS runs beside it too
     assert len(_FakeMip.made) == (1 if case == "a plan of its own" else 0)
+
+
+def test_without_a_child_process_cp_sat_searches_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No child process to be had (OSError): the engine still answers, with every worker for CP-SAT."""
+    import allocator.engine as engine
+    import allocator.mip as mip
+
+    def no_child(*args, **kwargs):
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(mip.subprocess, "Popen", no_child)
+    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 1.0)
+    workers: list[int] = []
+    real = engine._solve_sub
+
+    def spy(p, ix, chosen, sub, opts, *rest):
+        workers.append(opts.workers)
+        return real(p, ix, chosen, sub, opts, *rest)
+
+    monkeypatch.setattr(engine, "_solve_sub", spy)
+    p = _tight(5, m=6, n=60)
+    res = solve(p, dataclasses.replace(WALL, time_limit_seconds=1.5))
+    assert res.objective is not None and check_plan(p, res.chosen_arc) == []
+    assert workers and set(workers) == {2}
