@@ -1387,9 +1387,9 @@ def _start_mip(p: ArcProblem, ix: _Index, full: _Sub, deadline: float, opts: Sol
     Measured at 60 s, HiGHS's plan or proof against CP-SAT's two workers (BENCHMARKS.md): e20100
     8,436 against 8,451-8,460, e10100 and e10200 proved optimal, gapd-2, -3, -4 and -6 a few units
     better, gapd-5 worse (6,255 against about 6,230). At 10 s it only cost CP-SAT its second
-    worker (gapd-5 6,295 against 6,252), and at 30 s it was as often behind as ahead, so it runs
-    only with a limit of ``MIP_MIN_SECONDS`` or more. Not in deterministic mode: where HiGHS stops on the
-    clock would make the plan depend on the machine's load.
+    worker (gapd-5 6,295 against 6,252), and at 30 s it was as often behind as ahead, so it
+    runs only with a limit of ``MIP_MIN_SECONDS`` or more. Not in deterministic mode: where
+    HiGHS stops on the clock would make the plan depend on the machine's load.
     """
     if (opts.deterministic or opts.workers < MIP_MIN_WORKERS or opts.time_limit_seconds < MIP_MIN_SECONDS
             or p.n_customers >= LNS_RACE_MIN_CUSTOMERS
@@ -1413,8 +1413,8 @@ def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, ful
     Kinds: "model" solves the sub-model with CP-SAT; "lns" runs neighbourhood search over each
     customer's cheapest arcs; "winner" is "lns" if the neighbourhood search found a better plan
     than the unhinted core model, else "model"; "fallback" is "model" when "winner" was "lns"
-    and left time over (neighbourhood search stops once a whole pass over the reps, or LNS_STALL_NEIGHBOURHOODS
-    neighbourhoods in a row, gain nothing).
+    and left time over (neighbourhood search stops once a whole pass over the reps, or
+    ``LNS_STALL_NEIGHBOURHOODS`` neighbourhoods in a row, gain nothing).
 
     With a caller's plan (the nightly book) one hinted model, so an unchanged book stays put.
     Without one (GAP files, new customers), first a core model of each customer's cheapest arcs
