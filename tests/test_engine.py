@@ -934,3 +934,39 @@ def test_without_a_child_process_cp_sat_searches_alone(monkeypatch: pytest.Monke
     res = solve(p, dataclasses.replace(WALL, time_limit_seconds=1.5))
     assert res.objective is not None and check_plan(p, res.chosen_arc) == []
     assert workers and set(workers) == {2}
+
+
+def test_beside_highs_cp_sat_stays_on_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core unhinted for half the time, hinted to the end; the whole model only gets what a proved core leaves."""
+    import allocator.engine as engine
+
+    p = _tight(3, m=10, n=200)
+    ix = _index(p)
+    start = solve(p, dataclasses.replace(FAST, deterministic_time=0.2)).chosen_arc
+    full = engine._Sub(np.arange(p.n_customers), np.arange(len(p.arc_cost)), np.arange(p.n_reps))
+    rc = np.asarray(p.arc_cost, dtype=np.float64)
+    phases = engine._exact_phases(p, ix, rc, start, full, 60_000)
+    assert [(s is full, share, hinted) for _, s, share, hinted in phases] == [
+        (False, 1 / 3, False), (False, 1 / 2, True), (True, 1.0, True)]
+    beside = engine._beside_mip(phases, full)
+    assert [(s is full, share, hinted) for _, s, share, hinted in beside] == [
+        (False, 1 / 2, False), (False, 1.0, True), (True, 1.0, True)]
+    assert beside[0][1] is phases[0][1]
+    only_whole = [("model", full, 1.0, True)]
+    assert engine._beside_mip(only_whole, full) == only_whole  # few arcs a customer: no core to stay on
+
+    # and solve takes these phases when HiGHS runs (here a stand-in that never answers)
+    _FakeMip.made, _FakeMip.pairs, _FakeMip.bound = [], None, -math.inf
+    monkeypatch.setattr(engine, "MipSearch", _FakeMip)
+    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 1.0)
+    taken: list[list] = []
+    real = engine._beside_mip
+
+    def spy(phases, full):
+        taken.append(real(phases, full))
+        return taken[-1]
+
+    monkeypatch.setattr(engine, "_beside_mip", spy)
+    res = solve(p, dataclasses.replace(WALL, time_limit_seconds=2.0))
+    assert res.objective is not None and check_plan(p, res.chosen_arc) == [] and len(_FakeMip.made) == 1
+    assert len(taken) == 1 and [(share, hinted) for _, _, share, hinted in taken[0]][:2] == [(1 / 2, False), (1.0, True)]
