@@ -1411,9 +1411,9 @@ def _beside_mip(phases: list[_Phase], full: _Sub) -> list[_Phase]:
     """With HiGHS on the whole model, CP-SAT stays on the core: half unhinted, then hinted to the end.
 
     The whole model keeps only what time a proved core leaves. HiGHS gives the whole model's
-    bound and proof, and CP-SAT's plans come from the core (60 s, one run each, CP-SAT on one
-    worker: gapd-5 6,247 against 6,255 with the whole model's third, gapd-6 12,321 against
-    12,331, gapd-3 and -4 the same, type E proofs as fast).
+    bound and proof, and CP-SAT's plans come from the core (60 s, CP-SAT on one worker: gapd-6
+    12,321 and 12,323 against 12,331 twice with the whole model's third; gapd-5 6,247 and 6,255
+    against 6,249-6,255, within noise; gapd-3 and -4 the same; type E proofs as fast).
     """
     if len(phases) == 3 and phases[2][1] is full and phases[0][1] is not full:
         core = phases[0][1]
