@@ -54,7 +54,7 @@ res = milp(d["cost"].astype(float), integrality=np.ones(a), bounds=Bounds(0, 1),
 x = res.x if res.x is not None else np.zeros(0)
 bound = getattr(res, "mip_dual_bound", None)
 out = io.BytesIO()
-np.savez(out, x=x, bound=np.float64(bound if bound is not None else -np.inf), status=np.int64(res.status))
+np.savez(out, x=x, bound=np.float64(bound if bound is not None else -np.inf))
 sys.stdout.buffer.write(out.getvalue())
 """
 

@@ -956,9 +956,7 @@ def test_beside_highs_cp_sat_stays_on_the_core(monkeypatch: pytest.MonkeyPatch) 
     assert engine._beside_mip(only_whole, full) == only_whole  # few arcs a customer: no core to stay on
 
     # and solve takes these phases when HiGHS runs (here a stand-in that never answers)
-    _FakeMip.made, _FakeMip.pairs, _FakeMip.bound = [], None, -math.inf
-    monkeypatch.setattr(engine, "MipSearch", _FakeMip)
-    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 1.0)
+    _with_fake_mip(monkeypatch, p, None, -math.inf)
     taken: list[list] = []
     real = engine._beside_mip
 
