@@ -61,6 +61,7 @@ LNS_EXTRA_IN_FLIGHT = 1  # on the wall clock, neighbourhoods in flight beyond th
 # gained nothing: with no gain in 50 tries the chance of one is likely under 6 % a try (rule of three),
 # and on a 1,000-rep book a pass is about 1,000 neighbourhoods, more than the whole work budget
 LNS_STALL_NEIGHBOURHOODS = 50
+LNS_GROUP_NOISE = 0.5  # a neighbourhood's reps are picked by shared customers times a random 1 +- this
 BUILD_SECONDS_PER_ARC = 2e-5
 MIN_SOLVE_SECONDS = 0.1  # on the wall clock, a model phase needs its build time plus this, or is skipped
 LNS_BUILD_SECONDS_PER_ROUND = 0.02
@@ -1085,9 +1086,14 @@ def shift_search(p: ArcProblem, ix: _Index, chosen: I64, deadline: float = math.
 
 def _lns_groups(p: ArcProblem, ix: _Index, chosen: I64, seed_rep: int, max_customers: int,
                 busy_reps: npt.NDArray[np.bool_] | None = None,
-                busy_customers: npt.NDArray[np.bool_] | None = None) -> _Sub:
+                busy_customers: npt.NDArray[np.bool_] | None = None,
+                rng: np.random.Generator | None = None) -> _Sub:
     """A neighbourhood: the seed rep plus the reps sharing most candidate customers with it.
 
+    With ``rng``, each count of shared customers is weighed by a random factor in 1 ± ``LNS_GROUP_NOISE``,
+    so one seed rep gives a different group each time: with few reps, fixed groups are soon all
+    locally optimal and the search stalls (e40400 at 60 s: 44,660-44,690 with fixed groups,
+    44,603-44,616 with random ones; BENCHMARKS.md).
     Busy reps and customers (in another neighbourhood of the same batch) stay out, so
     neighbourhoods solved side by side never touch the same rep or customer.
     """
@@ -1102,7 +1108,8 @@ def _lns_groups(p: ArcProblem, ix: _Index, chosen: I64, seed_rep: int, max_custo
         custs = np.flatnonzero(cur_rep == r)
         arcs = np.concatenate([ix.order[ix.start[c]:ix.start[c + 1]] for c in custs]) if len(custs) else np.zeros(0, np.int64)
         neigh, cnt = np.unique(p.arc_rep[arcs], return_counts=True)
-        for nr in neigh[np.argsort(-cnt, kind="stable")]:
+        weight = cnt if rng is None else cnt * rng.uniform(1 - LNS_GROUP_NOISE, 1 + LNS_GROUP_NOISE, len(cnt))
+        for nr in neigh[np.argsort(-weight, kind="stable")]:
             nr = int(nr)
             if nr in seen:
                 continue
@@ -1587,7 +1594,7 @@ def _lns(
                 if busy_reps[seed_rep]:
                     continue
                 tabu[seed_rep] = it + max(3, p.n_reps // 4)
-                sub = _lns_groups(p, ix, chosen, seed_rep, int(size), busy_reps, busy_customers)
+                sub = _lns_groups(p, ix, chosen, seed_rep, int(size), busy_reps, busy_customers, rng)
                 sub = _Sub(sub.customers, sub.arcs[keep_arcs[sub.arcs] | np.isin(sub.arcs, chosen)], sub.reps)
                 if len(sub.customers) == 0:
                     continue

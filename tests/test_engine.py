@@ -696,6 +696,27 @@ def test_lns_neighbourhoods_of_one_round_share_no_rep_and_no_customer() -> None:
         assert set(p.arc_customer[sub.arcs].tolist()) <= set(sub.customers.tolist())
 
 
+def test_lns_groups_of_one_seed_rep_vary_with_a_random_generator() -> None:
+    """Without a generator a seed rep always gives the same group; with one, several groups.
+
+    Fixed groups on a book of few reps are soon all locally optimal, and the search stalls.
+    """
+    from allocator.engine import _lns_groups
+
+    p = _tight(3, m=12, n=120)  # dense: every rep shares customers with every other
+    ix = _index(p)
+    plan = solve(p, dataclasses.replace(FAST, time_limit_seconds=0.5)).chosen_arc
+    fixed = {tuple(_lns_groups(p, ix, plan, 0, 40).reps.tolist()) for _ in range(10)}
+    assert len(fixed) == 1
+    rng = np.random.default_rng(0)
+    groups = [_lns_groups(p, ix, plan, 0, 40, rng=rng) for _ in range(10)]
+    assert len({tuple(g.reps.tolist()) for g in groups}) > 1
+    for g in groups:  # still the seed rep's group, of about the asked size
+        assert 0 in g.reps.tolist()
+        assert set(p.arc_rep[g.arcs].tolist()) <= set(g.reps.tolist())
+        assert 30 <= len(g.customers) <= 40 + 20
+
+
 @pytest.mark.parametrize("workers", [1, 2])
 def test_neighbourhoods_solved_side_by_side_keep_the_move_budget(workers: int) -> None:
     """Each neighbourhood sees the whole budget free; together they must still keep it."""
@@ -744,7 +765,8 @@ def test_on_the_wall_clock_neighbourhoods_in_flight_never_overlap(monkeypatch: p
     monkeypatch.setattr(engine, "_solve_sub", watched)
     opts = dataclasses.replace(FAST, workers=2, deterministic=False)
     trace: list[tuple[float, int, float]] = []
-    best, obj, _ = engine._lns(p, ix, start, start_obj, -math.inf, opts, time.perf_counter() + 1.5,
+    # sub-models here mostly run their full 0.5 s: 2.5 s is four or five refills of the pipeline
+    best, obj, _ = engine._lns(p, ix, start, start_obj, -math.inf, opts, time.perf_counter() + 2.5,
                                np.ones(len(p.arc_cost), dtype=bool), trace, 0.0)
     assert solved[0] > 6 and overlaps[0] == 0
     assert most[0] == 2 + engine.LNS_EXTRA_IN_FLIGHT
@@ -764,6 +786,7 @@ def test_lns_neighbourhoods_grow_when_solved_and_shrink_when_not(monkeypatch: py
 
     def groups(p, ix, chosen, seed_rep, max_customers, *rest):
         sizes.append(max_customers)
+        assert isinstance(rest[-1], np.random.Generator)  # groups drawn at random, not fixed per seed rep
         return real_groups(p, ix, chosen, seed_rep, max_customers, *rest)
 
     monkeypatch.setattr(engine, "_lns_groups", groups)
