@@ -24,8 +24,9 @@ How it solves (every step measured in ``benchmarks/``):
    improvements are kept. Without a caller's plan a core model of each customer's cheapest arcs
    comes first; from ``LNS_RACE_MIN_CUSTOMERS`` customers up, neighbourhood search and the core
    race for the rest of the time (:func:`_exact_phases`). Below that size, on capacity-only
-   problems on the wall clock, HiGHS's branch-and-cut runs beside CP-SAT on one core
-   (:mod:`allocator.mip`); the better plan and the higher bound are kept.
+   problems on the wall clock, a branch-and-bound over the knapsack bound runs beside CP-SAT
+   on one core (:mod:`allocator.exact`, :mod:`allocator.knapbb`); the better plan and the
+   higher bound are kept.
 
 An unchanged book is a fixed point: the hint is returned unless a strictly better plan is found.
 """
@@ -44,7 +45,7 @@ import numpy as np
 import numpy.typing as npt
 from ortools.sat.python import cp_model
 
-from .mip import MipSearch
+from .exact import ExactSearch
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -74,10 +75,10 @@ LNS_SHRINK = 0.85
 LNS_FLOOR_CUSTOMERS = 30
 LNS_CORE_ARCS = 5  # without a caller's plan, neighbourhoods use each customer's cheapest arcs by reduced cost
 LNS_RACE_MIN_CUSTOMERS = 400  # below, a neighbourhood is most of the book: the core model alone
-# ... and there, on a capacity-only problem, HiGHS's branch-and-cut beside it on one of the workers
-MIP_MIN_WORKERS = 2
-# it needs time: at 10 s it cost CP-SAT more than it gave, at 30 s about as much, at 60 s it pays (BENCHMARKS.md)
-MIP_MIN_SECONDS = 60.0
+# ... and there, on a plain GAP, the knapsack branch-and-bound beside it on one of the workers
+EXACT_MIN_WORKERS = 2
+EXACT_MIN_SECONDS = 10.0  # at 10 s it proves gapd-1, -2, -3 and the small type E files (BENCHMARKS.md)
+EXACT_MAX_CELLS = 8_000  # customers x reps: its search stack holds a copy of that matrix per open node
 LNS_PROBE_SHARE = 1 / 8  # of the time, for neighbourhood search's turn in the race
 FALLBACK_MIN_SECONDS = 1.0  # a stalled race winner's leftover time worth a core model
 LNS_RACE_FACTOR = 2.0  # the core must be ahead after this many times neighbourhood search's turn
@@ -1270,12 +1271,12 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         lns_seconds, core_seconds, doubling_gain, winner = 0.0, 0.0, 0.0, ""
         lns_arcs: npt.NDArray[np.bool_] | None = None
         lns_plan: I64 | None = None  # neighbourhood search resumes from its own plan, not the core's
-        mip = _start_mip(p, ix, full_sub, deadline, opts) if incumbent is not None else None
-        if mip is not None:
+        exact = _start_exact(p, ix, full_sub, inc_obj, deadline, opts) if incumbent is not None else None
+        if exact is not None:
             opts = replace(opts, workers=opts.workers - 1)  # its core: CP-SAT keeps the others
-            phases = _beside_mip(phases, full_sub)
+            phases = _beside_exact(phases, full_sub)
         for kind, sub, share, hinted in phases:
-            if mip is not None and mip.proved.is_set():
+            if exact is not None and exact.proved.is_set():
                 break
             if kind == "winner":
                 # on the wall clock, at equal time: where neighbourhood search would be after the core's turn
@@ -1331,7 +1332,7 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             t_sub = time.perf_counter()
             name, new, sub_bound, det = _solve_sub(p, ix, chosen if incumbent is None else incumbent, sub, opts,
                                                    remaining, det_left * share, True, hinted, race,
-                                                   mip.proved if mip is not None else None)
+                                                   exact.proved if exact is not None else None)
             if race is not None:
                 core_seconds = time.perf_counter() - t_sub
             det_left = max(0.0, det_left - det)
@@ -1351,10 +1352,10 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             trace.append((time.perf_counter() - t0, int(inc_obj) if math.isfinite(inc_obj) else -1, lower))
             if (whole and name in ("OPTIMAL", "INFEASIBLE")) or _within_gap(inc_obj, lower, opts.gap_limit):
                 break
-        if mip is not None:
+        if exact is not None:
             if status == "OPTIMAL" or _within_gap(inc_obj, lower, opts.gap_limit):
-                mip.stop()  # CP-SAT's plan is proved: HiGHS's answer cannot matter
-            elif (answer := mip.answer(deadline)) is not None:
+                exact.stop()  # CP-SAT's plan is proved: the exact search's answer cannot matter
+            elif (answer := exact.answer(deadline)) is not None:
                 # its arcs were the kept ones: a bound over them, as for the whole model
                 lower = max(lower, min(float(inc_obj), answer.bound))
                 if answer.chosen is not None:
@@ -1389,24 +1390,28 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
     )
 
 
-def _start_mip(p: ArcProblem, ix: _Index, full: _Sub, deadline: float, opts: SolveOptions) -> MipSearch | None:
-    """HiGHS beside CP-SAT on the kept arcs, where it pays: small capacity-only problems on the wall clock.
+def _start_exact(p: ArcProblem, ix: _Index, full: _Sub, inc_obj: float, deadline: float,
+                 opts: SolveOptions) -> ExactSearch | None:
+    """The knapsack branch-and-bound beside CP-SAT on the kept arcs: small plain GAPs on the wall clock.
 
-    Measured at 60 s, HiGHS's plan or proof against CP-SAT's two workers (BENCHMARKS.md): e20100
-    8,436 against 8,451-8,460, e10100 and e10200 proved optimal, gapd-2, -3, -4 and -6 a few units
-    better, gapd-5 worse (6,255 against about 6,230). At 10 s it only cost CP-SAT its second
-    worker (gapd-5 6,295 against 6,252), and at 30 s it was as often behind as ahead, so it
-    runs only with a limit of ``MIP_MIN_SECONDS`` or more. Not in deterministic mode: where
-    HiGHS stops on the clock would make the plan depend on the machine's load.
+    Measured at 60 s against CP-SAT's two workers (BENCHMARKS.md): gapd-1, -2, -3, e10100,
+    e10200, e20100 and e20200 proved optimal in seconds, where CP-SAT stopped 0.03-0.4 % above;
+    on gapd-4 and -5 it proves a bound within one or two units of the optimum. Not in
+    deterministic mode: where it stops on the clock would make the plan depend on the machine's
+    load. Its search stack holds a copy of the arcs per open node, hence the size limit.
     """
-    if (opts.deterministic or opts.workers < MIP_MIN_WORKERS or opts.time_limit_seconds < MIP_MIN_SECONDS
-            or p.n_customers >= LNS_RACE_MIN_CUSTOMERS
-            or not _plain_gap(p) or (ix.count_cap >= 0).any() or (ix.pool_cost >= 0).any()):
+    if (opts.deterministic or opts.workers < EXACT_MIN_WORKERS or opts.time_limit_seconds < EXACT_MIN_SECONDS
+            or p.n_customers >= LNS_RACE_MIN_CUSTOMERS or p.n_customers * p.n_reps > EXACT_MAX_CELLS
+            or not _plain_gap(p) or (ix.count_cap >= 0).any() or (ix.pool_cost >= 0).any()
+            or (ix.load_cap < 0).any() or int(ix.load_cap.max(initial=0)) > KNAPSACK_MAX_CAPACITY
+            or (p.arc_load < 0).any() or not math.isfinite(inc_obj)):
         return None
     arcs = full.arcs
+    if len(np.unique(p.arc_customer[arcs] * p.n_reps + p.arc_rep[arcs])) < len(arcs):
+        return None  # two arcs between one customer and one rep: not a GAP's matrix
     try:
-        return MipSearch(p.n_customers, p.n_reps, p.arc_customer[arcs], p.arc_rep[arcs], p.arc_cost[arcs],
-                         p.arc_load[arcs], ix.load_cap, deadline - time.perf_counter())
+        return ExactSearch(p.n_customers, p.n_reps, p.arc_customer[arcs], p.arc_rep[arcs], p.arc_cost[arcs],
+                           p.arc_load[arcs], ix.load_cap, inc_obj, deadline - time.perf_counter())
     except OSError:  # no child process to be had: CP-SAT alone, as below the limit
         return None
 
@@ -1414,13 +1419,14 @@ def _start_mip(p: ArcProblem, ix: _Index, full: _Sub, deadline: float, opts: Sol
 _Phase = tuple[str, _Sub | None, float, bool]  # kind, sub-model, share of the time left, hinted
 
 
-def _beside_mip(phases: list[_Phase], full: _Sub) -> list[_Phase]:
-    """With HiGHS on the whole model, CP-SAT stays on the core: half unhinted, then hinted to the end.
+def _beside_exact(phases: list[_Phase], full: _Sub) -> list[_Phase]:
+    """With the exact search on the whole model, CP-SAT stays on the core: half unhinted, then hinted.
 
-    The whole model keeps only what time a proved core leaves. HiGHS gives the whole model's
-    bound and proof, and CP-SAT's plans come from the core (60 s, CP-SAT on one worker: gapd-6
-    12,321 and 12,323 against 12,331 twice with the whole model's third; gapd-5 6,247 and 6,255
-    against 6,249-6,255, within noise; gapd-3 and -4 the same; type E proofs as fast).
+    The whole model keeps only what time a proved core leaves. The exact search gives the whole
+    model's bound and proof, and CP-SAT's plans come from the core (measured when HiGHS held the
+    other core, at 60 s, CP-SAT on one worker: gapd-6 12,321 and 12,323 against 12,331 twice with
+    the whole model's third; gapd-5 6,247 and 6,255 against 6,249-6,255, within noise; gapd-3 and
+    -4 the same; type E proofs as fast).
     """
     if len(phases) == 3 and phases[2][1] is full and phases[0][1] is not full:
         core = phases[0][1]

@@ -11,7 +11,7 @@ tables go into the "GAP benchmark" section of ``BENCHMARKS.md``, one subsection 
 
 Resumable: every solved row is cached in ``<out>/bench_gap_cache.json`` under (instance, limit,
 seed, solver, fingerprint); the fingerprint hashes the solver's source (``allocator/engine.py``,
-``allocator/mip.py`` and ``allocator/bench.py``, or ``plain_gap.py``) and the OR-Tools version, so an edited engine is
+``allocator/exact.py``, ``allocator/knapbb.py`` and ``allocator/bench.py``, or ``plain_gap.py``) and the OR-Tools version, so an edited engine is
 measured afresh and never mixed with old rows. ``--fresh`` ignores the cache.
 
 One run per instance is noisy (both solvers stop on the wall clock). ``--runs N`` solves each
@@ -100,7 +100,7 @@ def _source_hash(*paths: Path) -> str:
 def fingerprints() -> dict[str, str]:
     pkg = Path(allocator.__file__).resolve().parent
     return {
-        "ours": _source_hash(pkg / "engine.py", pkg / "mip.py", pkg / "bench.py"),
+        "ours": _source_hash(pkg / "engine.py", pkg / "exact.py", pkg / "knapbb.py", pkg / "bench.py"),
         "plain": _source_hash(HERE / "plain_gap.py"),
     }
 

@@ -834,14 +834,14 @@ def test_neighbourhood_search_stops_after_a_run_of_fruitless_neighbourhoods(monk
         assert m <= calls[0] < engine.LNS_STALL_NEIGHBOURHOODS
 
 
-class _FakeMip:
-    """Stands in for HiGHS: answers at once with a given plan and bound (proved when they meet)."""
+class _FakeExact:
+    """Stands in for the exact search: answers at once with a given plan and bound (proved when they meet)."""
 
-    made: list[_FakeMip] = []
+    made: list[_FakeExact] = []
     pairs: list[tuple[int, int]] | None = None  # (customer, rep) per customer
     bound = -math.inf
 
-    def __init__(self, n_customers, n_reps, arc_customer, arc_rep, arc_cost, arc_load, capacity, seconds):
+    def __init__(self, n_customers, n_reps, arc_customer, arc_rep, arc_cost, arc_load, capacity, upper, seconds):
         import threading
 
         self.proved, self.done = threading.Event(), threading.Event()
@@ -853,25 +853,25 @@ class _FakeMip:
         cost = float(arc_cost[self.plan].sum()) if self.plan is not None else math.inf
         if cost - self.bound < 1:  # the proof arrives after a second, while CP-SAT searches
             threading.Timer(1.0, self.proved.set).start()
-        _FakeMip.made.append(self)
+        _FakeExact.made.append(self)
 
     def stop(self) -> None:
         pass
 
     def answer(self, deadline):
-        from allocator.mip import MipAnswer
+        from allocator.exact import ExactAnswer
 
-        return MipAnswer(None if self.plan is None else self.plan.copy(), self.bound)
+        return ExactAnswer(None if self.plan is None else self.plan.copy(), self.bound)
 
 
-def _with_fake_mip(monkeypatch: pytest.MonkeyPatch, p: ArcProblem, plan: np.ndarray | None, bound: float) -> list[int]:
-    """Install _FakeMip answering ``plan`` (arcs of ``p``) and ``bound``; spy on CP-SAT's workers."""
+def _with_fake_exact(monkeypatch: pytest.MonkeyPatch, p: ArcProblem, plan: np.ndarray | None, bound: float) -> list[int]:
+    """Install _FakeExact answering ``plan`` (arcs of ``p``) and ``bound``; spy on CP-SAT's workers."""
     import allocator.engine as engine
 
     pairs = None if plan is None else list(zip(p.arc_customer[plan].tolist(), p.arc_rep[plan].tolist()))
-    _FakeMip.made, _FakeMip.pairs, _FakeMip.bound = [], pairs, bound
-    monkeypatch.setattr(engine, "MipSearch", _FakeMip)
-    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 1.0)  # short tests
+    _FakeExact.made, _FakeExact.pairs, _FakeExact.bound = [], pairs, bound
+    monkeypatch.setattr(engine, "ExactSearch", _FakeExact)
+    monkeypatch.setattr(engine, "EXACT_MIN_SECONDS", 1.0)  # short tests
     workers: list[int] = []
     real = engine._solve_sub
 
@@ -887,34 +887,34 @@ def _with_fake_mip(monkeypatch: pytest.MonkeyPatch, p: ArcProblem, plan: np.ndar
 WALL = SolveOptions(time_limit_seconds=20.0, workers=2, seed=0, deterministic=False)
 
 
-def test_a_proof_from_highs_stops_cp_sat_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """HiGHS proves a plan after a second: CP-SAT (on one worker) stops, and the plan is optimal."""
+def test_a_proof_from_the_exact_search_stops_cp_sat_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The exact search proves a plan after a second: CP-SAT (on one worker) stops, and the plan is optimal."""
     p = _tight(5, m=10, n=100)
     best = solve(p, dataclasses.replace(FAST, deterministic_time=1.0))
     assert best.objective is not None
-    workers = _with_fake_mip(monkeypatch, p, best.chosen_arc, float(best.objective))
+    workers = _with_fake_exact(monkeypatch, p, best.chosen_arc, float(best.objective))
     t = time.perf_counter()
     res = solve(p, WALL)
     assert time.perf_counter() - t < 5.0
-    assert len(_FakeMip.made) == 1 and res.status == "OPTIMAL" and res.objective == best.objective
+    assert len(_FakeExact.made) == 1 and res.status == "OPTIMAL" and res.objective == best.objective
     assert check_plan(p, res.chosen_arc) == [] and workers and set(workers) == {1}  # CP-SAT kept one worker
 
 
-def test_a_highs_plan_that_breaks_a_rule_is_never_taken(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A cheap plan over capacity from the MIP side is checked and dropped; its bound still counts."""
+def test_an_exact_search_plan_that_breaks_a_rule_is_never_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cheap plan over capacity from the exact search is checked and dropped; its bound still counts."""
     p = _tight(6, m=6, n=60)
     by_customer = [np.flatnonzero(p.arc_customer == i) for i in range(p.n_customers)]
     cheapest = np.array([arcs[np.argmin(p.arc_cost[arcs])] for arcs in by_customer])
     assert (p.arc_customer[cheapest] == np.arange(60)).all() and check_plan(p, cheapest)  # over capacity
-    _with_fake_mip(monkeypatch, p, cheapest, -math.inf)
+    _with_fake_exact(monkeypatch, p, cheapest, -math.inf)
     res = solve(p, dataclasses.replace(WALL, time_limit_seconds=2.0))
-    assert _FakeMip.made and _FakeMip.made[0].plan is not None  # the bad plan was on offer
+    assert _FakeExact.made and _FakeExact.made[0].plan is not None  # the bad plan was on offer
     assert res.objective is not None and check_plan(p, res.chosen_arc) == []
     assert res.objective > evaluate(p, cheapest)["total"]
 
 
 @pytest.mark.parametrize("case", ["deterministic", "one worker", "pool", "short limit", "a plan of its own"])
-def test_highs_runs_only_beside_a_wall_clock_search_of_a_small_capacity_problem(monkeypatch: pytest.MonkeyPatch,
+def test_the_exact_search_runs_only_beside_a_wall_clock_search_of_a_small_capacity_problem(monkeypatch: pytest.MonkeyPatch,
                                                                                 case: str) -> None:
     p = _tight(5, m=6, n=60)
     opts = dataclasses.replace(WALL, time_limit_seconds=1.0)
@@ -925,26 +925,26 @@ def test_highs_runs_only_beside_a_wall_clock_search_of_a_small_capacity_problem(
     elif case == "pool":
         p = dataclasses.replace(p, pool_cost=np.full(p.n_customers, 10_000, dtype=np.int64))
     elif case == "short limit":
-        opts = dataclasses.replace(opts, time_limit_seconds=0.9)  # under MIP_MIN_SECONDS (1 s here)
+        opts = dataclasses.replace(opts, time_limit_seconds=0.9)  # under EXACT_MIN_SECONDS (1 s here)
     else:
         p = dataclasses.replace(p, hint_arc=solve(p, FAST).chosen_arc)
-    _with_fake_mip(monkeypatch, p, None, -math.inf)
+    _with_fake_exact(monkeypatch, p, None, -math.inf)
     res = solve(p, opts)
     assert res.objective is not None
-    # a caller's plan means one hinted whole model, and there HiGHS runs beside it too
-    assert len(_FakeMip.made) == (1 if case == "a plan of its own" else 0)
+    # a caller's plan means one hinted whole model, and there the exact search runs beside it too
+    assert len(_FakeExact.made) == (1 if case == "a plan of its own" else 0)
 
 
 def test_without_a_child_process_cp_sat_searches_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """No child process to be had (OSError): the engine still answers, with every worker for CP-SAT."""
     import allocator.engine as engine
-    import allocator.mip as mip
+    import allocator.exact as exact
 
     def no_child(*args, **kwargs):
         raise OSError("no processes left")
 
-    monkeypatch.setattr(mip.subprocess, "Popen", no_child)
-    monkeypatch.setattr(engine, "MIP_MIN_SECONDS", 1.0)
+    monkeypatch.setattr(exact.subprocess, "Popen", no_child)
+    monkeypatch.setattr(engine, "EXACT_MIN_SECONDS", 1.0)
     workers: list[int] = []
     real = engine._solve_sub
 
@@ -959,7 +959,7 @@ def test_without_a_child_process_cp_sat_searches_alone(monkeypatch: pytest.Monke
     assert workers and set(workers) == {2}
 
 
-def test_beside_highs_cp_sat_stays_on_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_beside_the_exact_search_cp_sat_stays_on_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
     """Core unhinted for half the time, hinted to the end; the whole model only gets what a proved core leaves."""
     import allocator.engine as engine
 
@@ -971,23 +971,23 @@ def test_beside_highs_cp_sat_stays_on_the_core(monkeypatch: pytest.MonkeyPatch) 
     phases = engine._exact_phases(p, ix, rc, start, full, 60_000)
     assert [(s is full, share, hinted) for _, s, share, hinted in phases] == [
         (False, 1 / 3, False), (False, 1 / 2, True), (True, 1.0, True)]
-    beside = engine._beside_mip(phases, full)
+    beside = engine._beside_exact(phases, full)
     assert [(s is full, share, hinted) for _, s, share, hinted in beside] == [
         (False, 1 / 2, False), (False, 1.0, True), (True, 1.0, True)]
     assert beside[0][1] is phases[0][1]
     only_whole = [("model", full, 1.0, True)]
-    assert engine._beside_mip(only_whole, full) == only_whole  # few arcs a customer: no core to stay on
+    assert engine._beside_exact(only_whole, full) == only_whole  # few arcs a customer: no core to stay on
 
-    # and solve takes these phases when HiGHS runs (here a stand-in that never answers)
-    _with_fake_mip(monkeypatch, p, None, -math.inf)
+    # and solve takes these phases when the exact search runs (here a stand-in that never answers)
+    _with_fake_exact(monkeypatch, p, None, -math.inf)
     taken: list[list] = []
-    real = engine._beside_mip
+    real = engine._beside_exact
 
     def spy(phases, full):
         taken.append(real(phases, full))
         return taken[-1]
 
-    monkeypatch.setattr(engine, "_beside_mip", spy)
+    monkeypatch.setattr(engine, "_beside_exact", spy)
     res = solve(p, dataclasses.replace(WALL, time_limit_seconds=2.0))
-    assert res.objective is not None and check_plan(p, res.chosen_arc) == [] and len(_FakeMip.made) == 1
+    assert res.objective is not None and check_plan(p, res.chosen_arc) == [] and len(_FakeExact.made) == 1
     assert len(taken) == 1 and [(share, hinted) for _, _, share, hinted in taken[0]][:2] == [(1 / 2, False), (1.0, True)]

@@ -1,4 +1,4 @@
-"""HiGHS in a child process: its plans are real plans, its bound holds, and it stops when told."""
+"""The exact search in a child process: its plans are real plans, its bound holds, and it stops when told."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 
-from allocator.mip import MipSearch
+from allocator.exact import ExactSearch
 
 
 def _gap(seed: int, m: int, n: int, tightness: float, hard: bool = False) -> dict[str, np.ndarray]:
@@ -45,8 +45,11 @@ def test_a_small_gap_is_solved_to_its_optimum_with_a_plan_checked_here() -> None
     g = _gap(1, m, n, 1.2)
     optimum = _brute_force(g, m, n)
     assert optimum is not None
-    mip = MipSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"], 20.0)
-    answer = mip.answer(time.perf_counter() + 20.0)
+    upper = float(g["arc_cost"].sum())  # above every plan: the child must find the optimum itself
+    # the first run in a fresh checkout compiles the kernels (about 15 s), hence the generous limit
+    search = ExactSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"], upper,
+                      60.0)
+    answer = search.answer(time.perf_counter() + 60.0)
     assert answer is not None and answer.chosen is not None
     chosen = answer.chosen
     assert sorted(g["arc_customer"][chosen].tolist()) == list(range(n))  # every customer exactly once
@@ -54,16 +57,30 @@ def test_a_small_gap_is_solved_to_its_optimum_with_a_plan_checked_here() -> None
     assert (used <= g["capacity"]).all()
     assert int(g["arc_cost"][chosen].sum()) == optimum
     assert optimum - 1 < answer.bound <= optimum
-    assert mip.proved.is_set()
+    assert search.proved.is_set()
 
 
 def test_stop_ends_the_child_at_once() -> None:
     m, n = 20, 200
     g = _gap(2, m, n, 0.8, hard=True)  # not solved in a second
-    mip = MipSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"], 60.0)
+    search = ExactSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"],
+                      float(g["arc_cost"].sum()), 60.0)
     time.sleep(1.0)
     t = time.perf_counter()
-    mip.stop()
+    search.stop()
     assert time.perf_counter() - t < 2.0
-    assert mip.done.is_set() and not mip.proved.is_set()
-    assert mip._proc.poll() is not None  # no child left behind
+    assert search.done.is_set() and not search.proved.is_set()
+    assert search._proc.poll() is not None  # no child left behind
+
+
+def test_given_the_optimum_as_upper_it_proves_it_and_brings_no_plan() -> None:
+    m, n = 3, 8
+    g = _gap(4, m, n, 1.2)
+    optimum = _brute_force(g, m, n)
+    assert optimum is not None
+    search = ExactSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"],
+                         float(optimum), 60.0)
+    answer = search.answer(time.perf_counter() + 60.0)
+    assert answer is not None
+    assert answer.chosen is None  # only plans better than the caller's count
+    assert answer.bound == optimum

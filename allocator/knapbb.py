@@ -1,0 +1,452 @@
+"""An exact search for small plain GAPs: branch-and-bound over the knapsack bound, at rising targets.
+
+Relaxing "each customer exactly once" leaves one 0-1 knapsack per rep. Its bound is tight on
+the hard GAP files (gapd-5: 6,176 against the optimum 6,185) but CP-SAT's search cannot use it.
+This module does, the way exact GAP methods do (Posta, Ferland and Michelon 2012):
+
+* at a target T it asks "is there a plan of cost at most T?", starting at the rounded-up bound
+  and raising T by one each time the answer is proved to be no, so each "no" raises the proven
+  bound by one and the first "yes" is optimal;
+* every node of its depth-first tree re-prices the knapsacks by subgradient steps (warm from
+  its parent), and is cut off once the knapsack bound exceeds T;
+* exact forward and backward knapsack tables give, for every arc, the bound with the arc forced
+  in or out, so arcs that would lift it above T are dropped and customers left one arc are placed;
+* it branches on the customer with the fewest arcs left, preferring those the relaxation
+  places not exactly once, one child per rep in order of bound;
+* a repair of each node's relaxed plan, then shift and swap moves, gives plans along the way,
+  so a time limit still ends with a plan.
+
+Measured on this machine, one core (BENCHMARKS.md): gapd-1, -2, -3 proved optimal in 0.3, 1 and
+7 s, e10100, e10200, e20100 and e20200 in under a second; gapd-4 needs nearly 3 minutes
+(12,429 proved impossible after 31 s), gapd-5 a little over 2.
+
+The kernels are compiled by numba (cached on disk after the first run), because a tree of
+100,000 nodes, each with a few dozen knapsack programmes, is out of reach of Python loops.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+import numpy.typing as npt
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+
+ROOT_ITERATIONS = 3000  # subgradient steps for the root's prices, towards the incumbent's cost
+TARGET_ROOT_ITERATIONS = 100  # at the root of each target's tree, warm from the root's prices
+NODE_ITERATIONS = 20  # per node, warm from the parent (10 and 40 were slower on gapd-5)
+IMPROVE_WITHIN = 20.0  # shift-and-swap a repaired plan only if it is this close to the best one
+CHUNK_NODES = 200  # nodes between looks at the clock (about a tenth of a second on gapd-4)
+
+
+@nb.njit(cache=True, nogil=True)
+def _knapsack(weight: I64, profit: F64, count: int, cap: int, table: F64) -> float:
+    """Forward 0-1 knapsack: ``table[k, w]`` is the best profit of the first k items within w."""
+    for w in range(cap + 1):
+        table[0, w] = 0.0
+    for k in range(count):
+        wk, pk = weight[k], profit[k]
+        for w in range(cap + 1):
+            v = table[k, w]
+            if w >= wk and table[k, w - wk] + pk > v:
+                v = table[k, w - wk] + pk
+            table[k + 1, w] = v
+    return table[count, cap]
+
+
+@nb.njit(cache=True, nogil=True)
+def _items(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64, u: F64, i: int,
+           weight: I64, profit: F64, job: I64) -> int:
+    """Rep i's knapsack items: its open arcs of unplaced customers worth taking at prices u."""
+    k = 0
+    for j in range(c.shape[1]):
+        if assign[j] < 0 and allowed[i, j]:
+            p = u[j] - c[i, j]
+            if p > 0 and a[i, j] <= cap[i]:
+                weight[k], profit[k], job[k] = a[i, j], p, j
+                k += 1
+    return k
+
+
+@nb.njit(cache=True, nogil=True)
+def _relax(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64, u: F64,
+           x: npt.NDArray[np.int8]) -> float:
+    """The knapsack bound at prices u (without placed customers' cost) and its plan ``x``."""
+    m, n = c.shape
+    bound = 0.0
+    for j in range(n):
+        if assign[j] < 0:
+            bound += u[j]
+    weight, profit, job = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)
+    for i in range(m):
+        x[i, :] = 0
+        k = _items(c, a, allowed, assign, cap, u, i, weight, profit, job)
+        if k == 0:
+            continue
+        table = np.empty((k + 1, cap[i] + 1))
+        bound -= _knapsack(weight, profit, k, cap[i], table)
+        w = cap[i]
+        for t in range(k - 1, -1, -1):  # trace back the items taken
+            if table[t + 1, w] != table[t, w]:
+                x[i, job[t]] = 1
+                w -= weight[t]
+    return bound
+
+
+@nb.njit(cache=True, nogil=True)
+def _penalties(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64, u: F64,
+               x: npt.NDArray[np.int8], force_in: F64, force_out: F64) -> None:
+    """Per open arc, how much the bound rises when it is forced in (or, if taken, out)."""
+    m, n = c.shape
+    weight, profit, job = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)
+    for i in range(m):
+        force_in[i, :] = 0.0
+        force_out[i, :] = 0.0
+        ci = cap[i]
+        k = _items(c, a, allowed, assign, cap, u, i, weight, profit, job)
+        fwd = np.empty((k + 1, ci + 1))
+        best = _knapsack(weight, profit, k, ci, fwd)
+        bwd = np.empty((k + 1, ci + 1))  # bwd[t, w]: best of items t.. within w
+        bwd[k, :] = 0.0
+        for t in range(k - 1, -1, -1):
+            for w in range(ci + 1):
+                v = bwd[t + 1, w]
+                if w >= weight[t] and bwd[t + 1, w - weight[t]] + profit[t] > v:
+                    v = bwd[t + 1, w - weight[t]] + profit[t]
+                bwd[t, w] = v
+        for t in range(k):
+            j = job[t]
+            if x[i, j]:
+                without = -1e300
+                for w in range(ci + 1):
+                    without = max(without, fwd[t, w] + bwd[t + 1, ci - w])
+                force_out[i, j] = best - without
+            else:
+                rest = ci - weight[t]
+                with_it = -1e300
+                for w in range(rest + 1):
+                    with_it = max(with_it, fwd[t, w] + bwd[t + 1, rest - w])
+                force_in[i, j] = best - (with_it + profit[t])
+        for j in range(n):  # open arcs outside the knapsack's items: not worth it, or too heavy
+            if assign[j] < 0 and allowed[i, j] and not (u[j] - c[i, j] > 0 and a[i, j] <= ci):
+                if a[i, j] > ci:
+                    force_in[i, j] = 1e300
+                else:
+                    force_in[i, j] = best - (u[j] - c[i, j] + fwd[k, ci - a[i, j]])
+
+
+@nb.njit(cache=True, nogil=True)
+def _propagate(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64, fixed: F64) -> bool:
+    """Drop arcs that no longer fit, place customers left one arc; False if one has none."""
+    m, n = c.shape
+    changed = True
+    while changed:
+        changed = False
+        for j in range(n):
+            if assign[j] >= 0:
+                continue
+            count, last = 0, -1
+            for i in range(m):
+                if allowed[i, j]:
+                    if a[i, j] > cap[i]:
+                        allowed[i, j] = 0
+                    else:
+                        count += 1
+                        last = i
+            if count == 0:
+                return False
+            if count == 1:
+                assign[j] = last
+                allowed[last, j] = 0
+                cap[last] -= a[last, j]
+                fixed[0] += c[last, j]
+                changed = True
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _repair(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, assign: I64, x: npt.NDArray[np.int8],
+            plan: I64, load: I64) -> float:
+    """A plan near the relaxed one: taken customers at their cheapest taker, the rest by regret."""
+    m, n = c.shape
+    load[:] = 0
+    for j in range(n):
+        plan[j] = assign[j]
+        if plan[j] < 0:
+            for i in range(m):
+                if x[i, j] and (plan[j] < 0 or c[i, j] < c[plan[j], j]):
+                    plan[j] = i
+        if plan[j] >= 0:
+            load[plan[j]] += a[plan[j], j]
+    while True:  # the relaxed plan fits each rep, so only the untaken are left to place
+        pick, pick_rep, pick_regret = -1, -1, -1.0
+        for j in range(n):
+            if plan[j] >= 0:
+                continue
+            first, second, rep = 1e300, 1e300, -1
+            for i in range(m):
+                if exists[i, j] and load[i] + a[i, j] <= b[i]:
+                    if c[i, j] < first:
+                        first, second, rep = c[i, j], first, i
+                    elif c[i, j] < second:
+                        second = c[i, j]
+            if rep < 0:
+                return 1e300
+            if second - first > pick_regret:
+                pick, pick_rep, pick_regret = j, rep, second - first
+        if pick < 0:
+            break
+        plan[pick] = pick_rep
+        load[pick_rep] += a[pick_rep, pick]
+    total = 0.0
+    for j in range(n):
+        total += c[plan[j], j]
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def _improve(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, plan: I64, load: I64) -> float:
+    """Shift and swap moves until none gains."""
+    m, n = c.shape
+    moved = True
+    while moved:
+        moved = False
+        for j in range(n):
+            cur = best = plan[j]
+            for i in range(m):
+                if exists[i, j] and c[i, j] < c[best, j] and load[i] + a[i, j] <= b[i]:
+                    best = i
+            if best != cur:
+                load[cur] -= a[cur, j]
+                load[best] += a[best, j]
+                plan[j] = best
+                moved = True
+        for j1 in range(n):
+            for j2 in range(j1 + 1, n):
+                i1, i2 = plan[j1], plan[j2]
+                if i1 == i2 or not exists[i2, j1] or not exists[i1, j2]:
+                    continue
+                if (c[i2, j1] + c[i1, j2] < c[i1, j1] + c[i2, j2]
+                        and load[i1] - a[i1, j1] + a[i1, j2] <= b[i1] and load[i2] - a[i2, j2] + a[i2, j1] <= b[i2]):
+                    load[i1] += a[i1, j2] - a[i1, j1]
+                    load[i2] += a[i2, j1] - a[i2, j2]
+                    plan[j1], plan[j2] = i2, i1
+                    moved = True
+    total = 0.0
+    for j in range(n):
+        total += c[plan[j], j]
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
+def root_prices(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, u0: F64, upper: float,
+                iterations: int) -> tuple[float, F64]:
+    """The knapsack bound's best prices from ``u0``, by subgradient steps towards ``upper``."""
+    m, n = c.shape
+    assign = np.full(n, -1, np.int64)
+    x = np.zeros((m, n), np.int8)
+    u, best_u, g = u0.copy(), u0.copy(), np.empty(n)
+    best, scale, stall = -1e300, 2.0, 0
+    for _ in range(iterations):
+        bound = _relax(c, a, exists, assign, b, u, x)
+        if bound > best + 1e-9:
+            best, stall = bound, 0
+            best_u[:] = u
+        else:
+            stall += 1
+            if stall >= 10:
+                scale, stall = scale * 0.7, 0
+                u[:] = best_u
+        if scale < 1e-4:
+            break
+        norm = 0.0
+        for j in range(n):
+            g[j] = 1.0 - x[:, j].sum()
+            norm += g[j] * g[j]
+        if norm == 0.0:
+            break
+        u += scale * max(upper - bound, 1e-3) / norm * g
+    return best, best_u
+
+
+@nb.njit(cache=True, nogil=True)
+def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8]):  # type: ignore[no-untyped-def]
+    """A depth-first stack holding the root node: (allowed, assign, cap, fixed cost, prices, top)."""
+    m, n = c.shape
+    size = n * m + 2  # each level pushes at most m children
+    allowed = np.empty((size, m, n), np.int8)
+    assign = np.empty((size, n), np.int64)
+    cap = np.empty((size, m), np.int64)
+    fixed = np.zeros(size)
+    prices = np.empty((size, n))
+    allowed[0] = exists
+    assign[0] = -1
+    cap[0] = b
+    prices[0] = u
+    return allowed, assign, cap, fixed, prices, np.ones(1, np.int64)
+
+
+@nb.njit(cache=True, nogil=True)
+def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
+           allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64, top: I64,
+           max_nodes: int, best: F64, best_plan: I64) -> tuple[int, int]:
+    """Search the tree on the stack for a plan of cost <= target, for at most ``max_nodes`` nodes.
+
+    Returns (state, nodes): 1 found (in ``best_plan``, cost ``best[0]``), 0 none exists, -1 not
+    finished (call again to go on). Plans better than ``best[0]`` found on the way are kept too.
+    """
+    m, n = c.shape
+    x = np.zeros((m, n), np.int8)
+    force_in, force_out = np.zeros((m, n)), np.zeros((m, n))
+    plan, load, g = np.empty(n, np.int64), np.empty(m, np.int64), np.empty(n)
+    fixed = np.zeros(1)
+    children, child_bound = np.empty(m, np.int64), np.empty(m)
+    nodes = 0
+    while top[0] > 0:
+        if nodes >= max_nodes:
+            return -1, nodes
+        nodes += 1
+        top[0] -= 1
+        t = top[0]
+        allowed, assign, cap, u = allowed_s[t].copy(), assign_s[t].copy(), cap_s[t].copy(), prices_s[t].copy()
+        fixed[0] = fixed_s[t]
+        if not _propagate(c, a, allowed, assign, cap, fixed) or fixed[0] > target:
+            continue
+        if (assign >= 0).all():
+            if fixed[0] < best[0]:
+                best[0] = fixed[0]
+                best_plan[:] = assign
+            return 1, nodes
+        # prices: subgradient steps towards target + 1, the bound that cuts this node off
+        iterations = TARGET_ROOT_ITERATIONS if t == 0 and nodes == 1 else NODE_ITERATIONS
+        top_bound, best_u, scale, stall, cut = -1e300, u.copy(), 1.0, 0, False
+        for _ in range(iterations):
+            bound = fixed[0] + _relax(c, a, allowed, assign, cap, u, x)
+            if bound > top_bound + 1e-9:
+                top_bound, stall = bound, 0
+                best_u[:] = u
+            else:
+                stall += 1
+                if stall >= 5:
+                    scale, stall = scale * 0.5, 0
+            if math.ceil(bound - 1e-6) > target:
+                cut = True
+                break
+            norm = 0.0
+            for j in range(n):
+                g[j] = 0.0 if assign[j] >= 0 else 1.0 - x[:, j].sum()
+                norm += g[j] * g[j]
+            if norm == 0.0:  # the relaxed plan places everyone once: a plan of cost bound <= target
+                for j in range(n):
+                    best_plan[j] = assign[j] if assign[j] >= 0 else np.argmax(x[:, j])
+                best[0] = min(best[0], bound)
+                return 1, nodes
+            if scale < 1e-4:
+                break
+            u += scale * (target + 1 - bound) / norm * g
+        if cut:
+            continue
+        u[:] = best_u
+        bound = fixed[0] + _relax(c, a, allowed, assign, cap, u, x)
+        if math.ceil(bound - 1e-6) > target:
+            continue
+        cost = _repair(c, a, exists, b, assign, x, plan, load)
+        if cost < best[0] + IMPROVE_WITHIN:
+            cost = _improve(c, a, exists, b, plan, load)
+        if cost < best[0]:
+            best[0] = cost
+            best_plan[:] = plan
+            if cost <= target:
+                return 1, nodes
+        _penalties(c, a, allowed, assign, cap, u, x, force_in, force_out)
+        pick, pick_count, pick_score, dead = -1, m + 1, -1.0, False
+        for j in range(n):
+            if assign[j] >= 0:
+                continue
+            out = 0.0  # forcing j onto one rep forces it out of every other rep that takes it
+            taken = 0
+            for i in range(m):
+                if x[i, j]:
+                    out += force_out[i, j]
+                    taken += 1
+            count, low1, low2 = 0, 1e300, 1e300
+            for i in range(m):
+                if allowed[i, j]:
+                    at = bound + force_in[i, j] + out - (force_out[i, j] if x[i, j] else 0.0)
+                    if math.ceil(at - 1e-6) > target:
+                        allowed[i, j] = 0
+                    else:
+                        count += 1
+                        if at < low1:
+                            low1, low2 = at, low1
+                        elif at < low2:
+                            low2 = at
+            if count == 0:
+                dead = True
+                break
+            # fewest arcs left; among those, the relaxation's misplaced ones, then the largest regret
+            score = (low2 - low1) + (1000.0 if taken != 1 else 0.0)
+            if count < pick_count or (count == pick_count and score > pick_score):
+                pick, pick_count, pick_score = j, count, score
+        if dead:
+            continue
+        j, out, k = pick, 0.0, 0
+        for i in range(m):
+            if x[i, j]:
+                out += force_out[i, j]
+        for i in range(m):
+            if allowed[i, j]:
+                children[k] = i
+                child_bound[k] = bound + force_in[i, j] + out - (force_out[i, j] if x[i, j] else 0.0)
+                k += 1
+        order = np.argsort(child_bound[:k])
+        for q in range(k - 1, -1, -1):  # the most promising child on top
+            i = children[order[q]]
+            s = top[0]
+            allowed_s[s] = allowed
+            allowed_s[s, :, j] = 0
+            assign_s[s] = assign
+            assign_s[s, j] = i
+            cap_s[s] = cap
+            cap_s[s, i] -= a[i, j]
+            fixed_s[s] = fixed[0] + c[i, j]
+            prices_s[s] = u
+            top[0] += 1
+    return 0, nodes
+
+
+def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, upper: float,
+          seconds: float) -> tuple[I64 | None, int]:
+    """The best plan found (rep per customer, or None) and a proven bound, within ``seconds``.
+
+    ``cost`` and ``load`` are reps x customers; ``exists`` marks the arcs there are. ``upper`` is
+    the cost of a known plan (the incumbent): the search looks only for better ones.
+    """
+    import time
+
+    deadline = time.perf_counter() + seconds
+    c = np.ascontiguousarray(cost, dtype=np.float64)
+    a = np.ascontiguousarray(load, dtype=np.int64)
+    ex = np.ascontiguousarray(exists, dtype=np.int8)
+    b = np.ascontiguousarray(capacity, dtype=np.int64)
+    m, n = c.shape
+    if m == 0 or n == 0:
+        return None, 0
+    u0 = np.min(np.where(ex, c, c.max(initial=0.0) + 1.0), axis=0)  # each customer's cheapest arc
+    root, u = root_prices(c, a, ex, b, u0, float(upper), ROOT_ITERATIONS)
+    lower = math.ceil(root - 1e-6)
+    best, plan = np.array([float(upper)]), np.full(n, -1, np.int64)
+    # the first target with a plan is optimal: each "none" before it raises the bound by one
+    while lower < best[0] and time.perf_counter() < deadline:
+        tree = new_tree(c, u, b, ex)
+        state = -1
+        while state < 0 and time.perf_counter() < deadline:
+            state, _ = search(c, a, ex, b, float(lower), *tree, CHUNK_NODES, best, plan)
+        if state != 0:
+            break
+        lower += 1
+    found = plan if (plan >= 0).all() else None
+    return found, min(lower, int(best[0]))

@@ -1,0 +1,83 @@
+"""The knapsack branch-and-bound against brute force: its optimum is the optimum, its bound a bound."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from allocator import knapbb
+
+
+def _instance(seed: int, m: int, n: int, density: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Reps x customers cost and load (type D: cost falls as load rises), arcs that exist, capacities."""
+    rng = np.random.default_rng(seed)
+    load = rng.integers(1, 30, size=(m, n))
+    cost = 40 - load + rng.integers(-5, 6, size=(m, n))
+    exists = rng.random((m, n)) < density
+    exists[rng.integers(0, m, size=n), np.arange(n)] = True  # every customer has an arc
+    capacity = (0.8 * load.sum() / m / m * np.ones(m) + rng.integers(0, 10, size=m)).astype(np.int64)
+    return cost, load, exists, capacity
+
+
+def _brute_force(cost: np.ndarray, load: np.ndarray, exists: np.ndarray, capacity: np.ndarray) -> int | None:
+    m, n = cost.shape
+    best = None
+    for reps in itertools.product(range(m), repeat=n):
+        r = np.array(reps)
+        if not exists[r, np.arange(n)].all():
+            continue
+        if (np.bincount(r, weights=load[r, np.arange(n)], minlength=m) <= capacity).all():
+            total = int(cost[r, np.arange(n)].sum())
+            best = total if best is None else min(best, total)
+    return best
+
+
+def _check_plan(plan: np.ndarray, cost: np.ndarray, load: np.ndarray, exists: np.ndarray,
+                capacity: np.ndarray) -> int:
+    m, n = cost.shape
+    assert plan.shape == (n,) and ((plan >= 0) & (plan < m)).all()  # every customer exactly once
+    assert exists[plan, np.arange(n)].all()  # on arcs there are
+    assert (np.bincount(plan, weights=load[plan, np.arange(n)], minlength=m) <= capacity).all()
+    return int(cost[plan, np.arange(n)].sum())
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_finds_and_proves_the_brute_force_optimum(seed: int) -> None:
+    m, n = 2 + seed % 3, 6 + seed % 3
+    cost, load, exists, capacity = _instance(seed, m, n, 0.5 + 0.1 * (seed % 5))
+    optimum = _brute_force(cost, load, exists, capacity)
+    plan, bound = knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0)
+    if optimum is None:
+        assert plan is None
+        return
+    assert plan is not None
+    assert _check_plan(plan, cost, load, exists, capacity) == optimum
+    assert bound == optimum
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_looks_only_below_the_callers_plan_and_proves_it(seed: int) -> None:
+    m, n = 3, 7
+    cost, load, exists, capacity = _instance(100 + seed, m, n, 1.0)
+    optimum = _brute_force(cost, load, exists, capacity)
+    assert optimum is not None
+    plan, bound = knapbb.solve(cost, load, exists, capacity, float(optimum), 60.0)
+    assert plan is None and bound == optimum
+    plan, bound = knapbb.solve(cost, load, exists, capacity, float(optimum + 1), 60.0)
+    assert plan is not None and _check_plan(plan, cost, load, exists, capacity) == optimum and bound == optimum
+
+
+def test_out_of_time_it_returns_a_valid_bound_and_any_plan_it_has() -> None:
+    m, n = 20, 100
+    rng = np.random.default_rng(7)
+    load = rng.integers(1, 100, size=(m, n))
+    cost = 111 - load + rng.integers(-10, 11, size=(m, n))  # type D, as gapd-5: not proved in a second
+    capacity = (0.8 * load.sum() / m / m * np.ones(m)).astype(np.int64)
+    exists = np.ones((m, n), dtype=bool)
+    plan, bound = knapbb.solve(cost, load, exists, capacity, float(cost.max() * n), 1.0)
+    assert plan is not None  # the repaired relaxed plans give one at once
+    total = _check_plan(plan, cost, load, exists, capacity)
+    # the bound is at most the plan's cost and at least the LP bound's (every customer's cheapest arc)
+    assert cost.min(axis=0).sum() <= bound <= total
