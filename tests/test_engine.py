@@ -913,7 +913,8 @@ def test_an_exact_search_plan_that_breaks_a_rule_is_never_taken(monkeypatch: pyt
     assert res.objective > evaluate(p, cheapest)["total"]
 
 
-@pytest.mark.parametrize("case", ["deterministic", "one worker", "pool", "short limit", "a plan of its own"])
+@pytest.mark.parametrize("case", ["deterministic", "one worker", "pool", "short limit", "a plan of its own",
+                                  "a rep without a load limit", "two arcs between one pair"])
 def test_the_exact_search_runs_only_beside_a_wall_clock_search_of_a_small_capacity_problem(monkeypatch: pytest.MonkeyPatch,
                                                                                 case: str) -> None:
     p = _tight(5, m=6, n=60)
@@ -926,6 +927,14 @@ def test_the_exact_search_runs_only_beside_a_wall_clock_search_of_a_small_capaci
         p = dataclasses.replace(p, pool_cost=np.full(p.n_customers, 10_000, dtype=np.int64))
     elif case == "short limit":
         opts = dataclasses.replace(opts, time_limit_seconds=0.9)  # under EXACT_MIN_SECONDS (1 s here)
+    elif case == "a rep without a load limit":  # its knapsack would have no end
+        cap = p.load_capacity.copy()
+        cap[0] = -1
+        p = dataclasses.replace(p, load_capacity=cap)
+    elif case == "two arcs between one pair":  # the search's reps x customers matrix has one cell for both
+        twice = np.flatnonzero(p.arc_customer == 0)  # all of customer 0's: some are kept, and with them their twins
+        p = dataclasses.replace(p, **{f: np.append(getattr(p, f), getattr(p, f)[twice])
+                                      for f in ("arc_customer", "arc_rep", "arc_cost", "arc_load")})
     else:
         p = dataclasses.replace(p, hint_arc=solve(p, FAST).chosen_arc)
     _with_fake_exact(monkeypatch, p, None, -math.inf)
