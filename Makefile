@@ -26,6 +26,7 @@ $(BIN)/python:
 # Re-install only when the package metadata changes (the install is editable: code edits need none).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(BIN)/python -c "from allocator.knapbb import compile_kernels; compile_kernels()"  # numba's disk cache
 	touch $@
 
 install: $(STAMP)

@@ -450,3 +450,14 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
         lower += 1
     found = plan if (plan >= 0).all() else None
     return found, min(lower, int(best[0]))
+
+
+def compile_kernels() -> None:
+    """Compile every kernel (or load it from the disk cache), so that no search spends its time on it.
+
+    A call compiles a kernel and all it calls, whatever path it takes, so a 2 x 2 instance will do.
+    """
+    c, a = np.ones((2, 2)), np.ones((2, 2), dtype=np.int64)
+    exists, b = np.ones((2, 2), dtype=np.int8), np.full(2, 2, dtype=np.int64)
+    _, u = root_prices(c, a, exists, b, c.min(axis=0), 3.0, 1)
+    search(c, a, exists, b, 2.0, *new_tree(c, u, b, exists), 1, np.array([3.0]), np.full(2, -1, dtype=np.int64))
