@@ -39,7 +39,7 @@ _CHILD = "from allocator.exact import _child; _child()"
 
 def _child() -> None:
     """The child's side: read the arcs, search, write the chosen arc per customer and the bound."""
-    from .knapbb import solve
+    from .knapbb import solve  # here, not at the top: the engine imports this module, and numba takes a second
 
     d = np.load(io.BytesIO(sys.stdin.buffer.read()))
     n, m, seconds = int(d["n"]), int(d["m"]), max(0.1, float(d["deadline"]) - time.time())

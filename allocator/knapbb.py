@@ -27,6 +27,7 @@ The kernels are compiled by numba (cached on disk after the first run), because 
 from __future__ import annotations
 
 import math
+import time
 
 import numba as nb
 import numpy as np
@@ -136,6 +137,24 @@ def _penalties(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: 
                     force_in[i, j] = 1e300
                 else:
                     force_in[i, j] = best - (u[j] - c[i, j] + fwd[k, ci - a[i, j]])
+
+
+@nb.njit(cache=True, nogil=True)
+def _forced_out(x: npt.NDArray[np.int8], force_out: F64, j: int) -> tuple[float, int]:
+    """What forcing customer j out of every rep that takes it costs the bound, and how many take it."""
+    out, taken = 0.0, 0
+    for i in range(x.shape[0]):
+        if x[i, j]:
+            out += force_out[i, j]
+            taken += 1
+    return out, taken
+
+
+@nb.njit(cache=True, nogil=True)
+def _forced_bound(bound: float, x: npt.NDArray[np.int8], force_in: F64, force_out: F64, out: float,
+                  i: int, j: int) -> float:
+    """The bound with customer j on rep i: forced in there, and out of every other rep that takes it."""
+    return bound + force_in[i, j] + out - (force_out[i, j] if x[i, j] else 0.0)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -366,16 +385,11 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
         for j in range(n):
             if assign[j] >= 0:
                 continue
-            out = 0.0  # forcing j onto one rep forces it out of every other rep that takes it
-            taken = 0
-            for i in range(m):
-                if x[i, j]:
-                    out += force_out[i, j]
-                    taken += 1
+            out, taken = _forced_out(x, force_out, j)
             count, low1, low2 = 0, 1e300, 1e300
             for i in range(m):
                 if allowed[i, j]:
-                    at = bound + force_in[i, j] + out - (force_out[i, j] if x[i, j] else 0.0)
+                    at = _forced_bound(bound, x, force_in, force_out, out, i, j)
                     if math.ceil(at - 1e-6) > target:
                         allowed[i, j] = 0
                     else:
@@ -393,14 +407,12 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
                 pick, pick_count, pick_score = j, count, score
         if dead:
             continue
-        j, out, k = pick, 0.0, 0
-        for i in range(m):
-            if x[i, j]:
-                out += force_out[i, j]
+        j, k = pick, 0
+        out, _ = _forced_out(x, force_out, j)
         for i in range(m):
             if allowed[i, j]:
                 children[k] = i
-                child_bound[k] = bound + force_in[i, j] + out - (force_out[i, j] if x[i, j] else 0.0)
+                child_bound[k] = _forced_bound(bound, x, force_in, force_out, out, i, j)
                 k += 1
         order = np.argsort(child_bound[:k])
         for q in range(k - 1, -1, -1):  # the most promising child on top
@@ -425,8 +437,6 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
     ``cost`` and ``load`` are reps x customers; ``exists`` marks the arcs there are. ``upper`` is
     the cost of a known plan (the incumbent): the search looks only for better ones.
     """
-    import time
-
     deadline = time.perf_counter() + seconds
     c = np.ascontiguousarray(cost, dtype=np.float64)
     a = np.ascontiguousarray(load, dtype=np.int64)
