@@ -98,6 +98,34 @@ def _relax(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64,
 
 
 @nb.njit(cache=True, nogil=True)
+def _best_sum(f: F64, g: F64, shift: int, count: int) -> float:
+    """max over w < count of f[w] + g[w + shift]."""
+    h = g[shift:]  # sliced, so the loop's indices cannot be negative and need no wrap-around test
+    # four running maxima, so that the comparisons do not wait on each other
+    b0 = b1 = b2 = b3 = -1e300
+    top = count - count % 4
+    for w in range(0, top, 4):
+        s0, s1, s2, s3 = f[w] + h[w], f[w + 1] + h[w + 1], f[w + 2] + h[w + 2], f[w + 3] + h[w + 3]
+        b0 = s0 if s0 > b0 else b0
+        b1 = s1 if s1 > b1 else b1
+        b2 = s2 if s2 > b2 else b2
+        b3 = s3 if s3 > b3 else b3
+    for w in range(top, count):
+        s0 = f[w] + h[w]
+        b0 = s0 if s0 > b0 else b0
+    return max(max(b0, b1), max(b2, b3))
+
+
+@nb.njit(cache=True, nogil=True)
+def _take_or_not(keep: F64, take: F64, profit: float, out: F64, count: int) -> None:
+    """out[v] = max(keep[v], take[v] + profit) for v < count: one knapsack row, in vector lanes."""
+    for v in range(count):
+        s = take[v] + profit
+        r = keep[v]
+        out[v] = s if s > r else r
+
+
+@nb.njit(cache=True, nogil=True)
 def _penalties(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64, u: F64,
                x: npt.NDArray[np.int8], force_in: F64, force_out: F64) -> None:
     """Per open arc, how much the bound rises when it is forced in (or, if taken, out)."""
@@ -110,26 +138,19 @@ def _penalties(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: 
         k = _items(c, a, allowed, assign, cap, u, i, weight, profit, job)
         fwd = np.empty((k + 1, ci + 1))
         best = _knapsack(weight, profit, k, ci, fwd)
-        bwd = np.empty((k + 1, ci + 1))  # bwd[t, w]: best of items t.. within w
-        bwd[k, :] = 0.0
+        # rev[t, v]: best of items t.. within ci - v, stored reversed so that combining it with the
+        # forward table is a plain running maximum over aligned rows
+        rev = np.empty((k + 1, ci + 1))
+        rev[k, :] = 0.0
         for t in range(k - 1, -1, -1):
-            for w in range(ci + 1):
-                v = bwd[t + 1, w]
-                if w >= weight[t] and bwd[t + 1, w - weight[t]] + profit[t] > v:
-                    v = bwd[t + 1, w - weight[t]] + profit[t]
-                bwd[t, w] = v
+            _take_or_not(rev[t + 1], rev[t + 1, weight[t]:], profit[t], rev[t], ci + 1 - weight[t])
+            rev[t, ci + 1 - weight[t]:] = rev[t + 1, ci + 1 - weight[t]:]
         for t in range(k):
             j = job[t]
             if x[i, j]:
-                without = -1e300
-                for w in range(ci + 1):
-                    without = max(without, fwd[t, w] + bwd[t + 1, ci - w])
-                force_out[i, j] = best - without
+                force_out[i, j] = best - _best_sum(fwd[t], rev[t + 1], 0, ci + 1)
             else:
-                rest = ci - weight[t]
-                with_it = -1e300
-                for w in range(rest + 1):
-                    with_it = max(with_it, fwd[t, w] + bwd[t + 1, rest - w])
+                with_it = _best_sum(fwd[t], rev[t + 1], weight[t], ci + 1 - weight[t])
                 force_in[i, j] = best - (with_it + profit[t])
         for j in range(n):  # open arcs outside the knapsack's items: not worth it, or too heavy
             if assign[j] < 0 and allowed[i, j] and not (u[j] - c[i, j] > 0 and a[i, j] <= ci):

@@ -81,3 +81,43 @@ def test_out_of_time_it_returns_a_valid_bound_and_any_plan_it_has() -> None:
     total = _check_plan(plan, cost, load, exists, capacity)
     # the bound is at most the plan's cost and at least the LP bound's (every customer's cheapest arc)
     assert cost.min(axis=0).sum() <= bound <= total
+
+
+def _best_profit(profit: np.ndarray, weight: np.ndarray, cap: int, must: int = -1, never: int = -1) -> float:
+    """The best knapsack by enumeration, optionally with one item forced in or out."""
+    best = -np.inf
+    for take in itertools.product((0, 1), repeat=len(profit)):
+        t = np.array(take, dtype=bool)
+        if (must >= 0 and not t[must]) or (never >= 0 and t[never]) or weight[t].sum() > cap:
+            continue
+        best = max(best, float(profit[t].sum()))
+    return best
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forced_arc_penalties_match_enumeration(seed: int) -> None:
+    """What forcing an arc in (or, if the relaxation takes it, out) costs each rep's knapsack."""
+    m, n = 3, 9
+    cost, load, exists, capacity = _instance(200 + seed, m, n, 0.8)
+    rng = np.random.default_rng(seed)
+    u = cost.min(axis=0) + rng.uniform(0, 12, size=n)  # prices that make several arcs worth taking
+    assign = np.full(n, -1, dtype=np.int64)
+    assign[0] = 0  # a placed customer is in no knapsack, and its load is off its rep's capacity
+    cap = capacity.copy()
+    cap[0] -= load[0, 0]
+    c, a, allowed = cost.astype(np.float64), load.astype(np.int64), exists.astype(np.int8)
+    x = np.zeros((m, n), dtype=np.int8)
+    knapbb._relax(c, a, allowed, assign, cap, u, x)
+    force_in, force_out = np.zeros((m, n)), np.zeros((m, n))
+    knapbb._penalties(c, a, allowed, assign, cap, u, x, force_in, force_out)
+    for i in range(m):
+        open_ = [j for j in range(n) if assign[j] < 0 and allowed[i, j]]
+        profit, weight = np.array([u[j] - c[i, j] for j in open_]), np.array([a[i, j] for j in open_])
+        best = _best_profit(profit, weight, int(cap[i]))
+        for t, j in enumerate(open_):
+            if x[i, j]:
+                assert force_out[i, j] == pytest.approx(best - _best_profit(profit, weight, int(cap[i]), never=t))
+            elif weight[t] > cap[i]:
+                assert force_in[i, j] >= 1e300
+            else:
+                assert force_in[i, j] == pytest.approx(best - _best_profit(profit, weight, int(cap[i]), must=t))
