@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 import numba as nb
 import numpy as np
@@ -41,6 +42,7 @@ TARGET_ROOT_ITERATIONS = 100  # at the root of each target's tree, warm from the
 NODE_ITERATIONS = 20  # per node, warm from the parent (10 and 40 were slower on gapd-5)
 IMPROVE_WITHIN = 20.0  # shift-and-swap a repaired plan only if it is this close to the best one
 CHUNK_NODES = 200  # nodes between looks at the clock (about a tenth of a second on gapd-4)
+SPLIT_DEPTH = 5  # where a tree is dealt out between searches side by side
 
 
 @nb.njit(cache=True, nogil=True)
@@ -73,28 +75,68 @@ def _items(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64,
 
 
 @nb.njit(cache=True, nogil=True)
+def _open_arcs(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64,
+               start: I64, arc_j: I64, arc_w: I64, arc_c: F64) -> None:
+    """Each rep's arcs to unplaced customers that are open and fit, rep i's from ``start[i]``.
+
+    Built once per node: its 20-odd knapsack bounds then look only at these (a few hundred deep
+    in the tree) rather than at every rep-customer pair.
+    """
+    m, n = c.shape
+    e = 0
+    for i in range(m):
+        start[i] = e
+        for j in range(n):
+            if assign[j] < 0 and allowed[i, j] and a[i, j] <= cap[i]:
+                arc_j[e], arc_w[e], arc_c[e] = j, a[i, j], c[i, j]
+                e += 1
+    start[m] = e
+
+
+@nb.njit(cache=True, nogil=True)
+def _relax_arcs(start: I64, arc_j: I64, arc_w: I64, arc_c: F64, assign: I64, cap: I64, u: F64,
+                x: npt.NDArray[np.int8], taken: I64, table: F64) -> float:
+    """The knapsack bound at prices u over the open arcs, its plan ``x`` and how often each customer is taken.
+
+    ``table`` is scratch of at least (customers + 1) x (largest capacity + 1).
+    """
+    m, n = x.shape
+    bound = 0.0
+    for j in range(n):
+        taken[j] = 0
+        if assign[j] < 0:
+            bound += u[j]
+    x[:, :] = 0
+    weight, profit, job = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)
+    for i in range(m):
+        k = 0
+        for e in range(start[i], start[i + 1]):  # the items worth taking at prices u
+            j = arc_j[e]
+            p = u[j] - arc_c[e]
+            if p > 0:
+                weight[k], profit[k], job[k] = arc_w[e], p, j
+                k += 1
+        if k == 0:
+            continue
+        w = cap[i]
+        bound -= _knapsack(weight, profit, k, w, table)
+        for t in range(k - 1, -1, -1):  # trace back the items taken
+            if table[t + 1, w] != table[t, w]:
+                x[i, job[t]] = 1
+                taken[job[t]] += 1
+                w -= weight[t]
+    return bound
+
+
+@nb.njit(cache=True, nogil=True)
 def _relax(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64, u: F64,
            x: npt.NDArray[np.int8]) -> float:
     """The knapsack bound at prices u (without placed customers' cost) and its plan ``x``."""
     m, n = c.shape
-    bound = 0.0
-    for j in range(n):
-        if assign[j] < 0:
-            bound += u[j]
-    weight, profit, job = np.empty(n, np.int64), np.empty(n), np.empty(n, np.int64)
-    for i in range(m):
-        x[i, :] = 0
-        k = _items(c, a, allowed, assign, cap, u, i, weight, profit, job)
-        if k == 0:
-            continue
-        table = np.empty((k + 1, cap[i] + 1))
-        bound -= _knapsack(weight, profit, k, cap[i], table)
-        w = cap[i]
-        for t in range(k - 1, -1, -1):  # trace back the items taken
-            if table[t + 1, w] != table[t, w]:
-                x[i, job[t]] = 1
-                w -= weight[t]
-    return bound
+    start, arc_j, arc_w, arc_c = np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
+    _open_arcs(c, a, allowed, assign, cap, start, arc_j, arc_w, arc_c)
+    table = np.empty((n + 1, cap.max() + 1))
+    return _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x, np.empty(n, np.int64), table)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -287,11 +329,14 @@ def root_prices(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, u0: F64, u
     """The knapsack bound's best prices from ``u0``, by subgradient steps towards ``upper``."""
     m, n = c.shape
     assign = np.full(n, -1, np.int64)
-    x = np.zeros((m, n), np.int8)
+    x, taken = np.zeros((m, n), np.int8), np.empty(n, np.int64)
+    start, arc_j, arc_w, arc_c = np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
+    _open_arcs(c, a, exists, assign, b, start, arc_j, arc_w, arc_c)
+    table = np.empty((n + 1, b.max() + 1))
     u, best_u, g = u0.copy(), u0.copy(), np.empty(n)
     best, scale, stall = -1e300, 2.0, 0
     for _ in range(iterations):
-        bound = _relax(c, a, exists, assign, b, u, x)
+        bound = _relax_arcs(start, arc_j, arc_w, arc_c, assign, b, u, x, taken, table)
         if bound > best + 1e-9:
             best, stall = bound, 0
             best_u[:] = u
@@ -304,7 +349,7 @@ def root_prices(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, u0: F64, u
             break
         norm = 0.0
         for j in range(n):
-            g[j] = 1.0 - x[:, j].sum()
+            g[j] = 1.0 - taken[j]
             norm += g[j] * g[j]
         if norm == 0.0:
             break
@@ -314,7 +359,10 @@ def root_prices(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, u0: F64, u
 
 @nb.njit(cache=True, nogil=True)
 def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8]):  # type: ignore[no-untyped-def]
-    """A depth-first stack holding the root node: (allowed, assign, cap, fixed cost, prices, top)."""
+    """A depth-first stack holding the root node: (allowed, assign, cap, fixed cost, prices, depth, top).
+
+    ``top`` holds the stack's size and how many nodes at the split depth have been seen.
+    """
     m, n = c.shape
     size = n * m + 2  # each level pushes at most m children
     allowed = np.empty((size, m, n), np.int8)
@@ -322,21 +370,27 @@ def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8]):  # type: ign
     cap = np.empty((size, m), np.int64)
     fixed = np.zeros(size)
     prices = np.empty((size, n))
+    depth = np.zeros(size, np.int64)
     allowed[0] = exists
     assign[0] = -1
     cap[0] = b
     prices[0] = u
-    return allowed, assign, cap, fixed, prices, np.ones(1, np.int64)
+    return allowed, assign, cap, fixed, prices, depth, np.array([1, 0], np.int64)
 
 
 @nb.njit(cache=True, nogil=True)
 def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
-           allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64, top: I64,
-           max_nodes: int, best: F64, best_plan: I64) -> tuple[int, int]:
+           allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64,
+           depth_s: I64, top: I64, max_nodes: int, best: F64, best_plan: I64,
+           part: int = 0, parts: int = 1) -> tuple[int, int]:
     """Search the tree on the stack for a plan of cost <= target, for at most ``max_nodes`` nodes.
 
     Returns (state, nodes): 1 found (in ``best_plan``, cost ``best[0]``), 0 none exists, -1 not
     finished (call again to go on). Plans better than ``best[0]`` found on the way are kept too.
+
+    With ``parts`` > 1 it searches only its ``part`` of the tree: of the nodes at ``SPLIT_DEPTH``,
+    every ``parts``-th from the ``part``-th on. The tree above that depth does not depend on what
+    is searched below it, so searches of every part, side by side, cover the tree exactly once.
     """
     m, n = c.shape
     x = np.zeros((m, n), np.int8)
@@ -344,6 +398,8 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
     plan, load, g = np.empty(n, np.int64), np.empty(m, np.int64), np.empty(n)
     fixed = np.zeros(1)
     children, child_bound = np.empty(m, np.int64), np.empty(m)
+    takers, table = np.empty(n, np.int64), np.empty((n + 1, b.max() + 1))
+    start, arc_j, arc_w, arc_c = np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
     nodes = 0
     while top[0] > 0:
         if nodes >= max_nodes:
@@ -351,6 +407,11 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
         nodes += 1
         top[0] -= 1
         t = top[0]
+        d = depth_s[t]
+        if parts > 1 and d == SPLIT_DEPTH:
+            top[1] += 1
+            if (top[1] - 1) % parts != part:
+                continue
         allowed, assign, cap, u = allowed_s[t].copy(), assign_s[t].copy(), cap_s[t].copy(), prices_s[t].copy()
         fixed[0] = fixed_s[t]
         if not _propagate(c, a, allowed, assign, cap, fixed) or fixed[0] > target:
@@ -361,10 +422,11 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
                 best_plan[:] = assign
             return 1, nodes
         # prices: subgradient steps towards target + 1, the bound that cuts this node off
-        iterations = TARGET_ROOT_ITERATIONS if t == 0 and nodes == 1 else NODE_ITERATIONS
+        iterations = TARGET_ROOT_ITERATIONS if d == 0 else NODE_ITERATIONS
         top_bound, best_u, scale, stall, cut = -1e300, u.copy(), 1.0, 0, False
+        _open_arcs(c, a, allowed, assign, cap, start, arc_j, arc_w, arc_c)
         for _ in range(iterations):
-            bound = fixed[0] + _relax(c, a, allowed, assign, cap, u, x)
+            bound = fixed[0] + _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x, takers, table)
             if bound > top_bound + 1e-9:
                 top_bound, stall = bound, 0
                 best_u[:] = u
@@ -377,7 +439,7 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
                 break
             norm = 0.0
             for j in range(n):
-                g[j] = 0.0 if assign[j] >= 0 else 1.0 - x[:, j].sum()
+                g[j] = 0.0 if assign[j] >= 0 else 1.0 - takers[j]
                 norm += g[j] * g[j]
             if norm == 0.0:  # the relaxed plan places everyone once: a plan of cost bound <= target
                 for j in range(n):
@@ -390,7 +452,7 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
         if cut:
             continue
         u[:] = best_u
-        bound = fixed[0] + _relax(c, a, allowed, assign, cap, u, x)
+        bound = fixed[0] + _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x, takers, table)
         if math.ceil(bound - 1e-6) > target:
             continue
         cost = _repair(c, a, exists, b, assign, x, plan, load)
@@ -447,16 +509,21 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
             cap_s[s, i] -= a[i, j]
             fixed_s[s] = fixed[0] + c[i, j]
             prices_s[s] = u
+            depth_s[s] = d + 1
             top[0] += 1
     return 0, nodes
 
 
 def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, upper: float,
-          seconds: float) -> tuple[I64 | None, int]:
+          seconds: float, part: int = 0, parts: int = 1,
+          progress: Callable[[int, float], None] | None = None) -> tuple[I64 | None, int]:
     """The best plan found (rep per customer, or None) and a proven bound, within ``seconds``.
 
     ``cost`` and ``load`` are reps x customers; ``exists`` marks the arcs there are. ``upper`` is
-    the cost of a known plan (the incumbent): the search looks only for better ones.
+    the cost of a known plan (the incumbent): the search looks only for better ones. With
+    ``parts`` > 1 it searches its ``part`` of every tree (see :func:`search`): the plan is the
+    best of that part and the bound holds for that part only, so the bound over all is the
+    least of the parts'. ``progress(bound, best cost)`` is called as either improves.
     """
     deadline = time.perf_counter() + seconds
     c = np.ascontiguousarray(cost, dtype=np.float64)
@@ -472,10 +539,15 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
     best, plan = np.array([float(upper)]), np.full(n, -1, np.int64)
     # the first target with a plan is optimal: each "none" before it raises the bound by one
     while lower < best[0] and time.perf_counter() < deadline:
+        if progress is not None:
+            progress(min(lower, int(best[0])), best[0])
         tree = new_tree(c, u, b, ex)
-        state = -1
+        state, reported = -1, best[0]
         while state < 0 and time.perf_counter() < deadline:
-            state, _ = search(c, a, ex, b, float(lower), *tree, CHUNK_NODES, best, plan)
+            state, _ = search(c, a, ex, b, float(lower), *tree, CHUNK_NODES, best, plan, part, parts)
+            if progress is not None and best[0] < reported:
+                reported = best[0]
+                progress(min(lower, int(best[0])), best[0])
         if state != 0:
             break
         lower += 1
@@ -491,4 +563,4 @@ def compile_kernels() -> None:
     c, a = np.ones((2, 2)), np.ones((2, 2), dtype=np.int64)
     exists, b = np.ones((2, 2), dtype=np.int8), np.full(2, 2, dtype=np.int64)
     _, u = root_prices(c, a, exists, b, c.min(axis=0), 3.0, 1)
-    search(c, a, exists, b, 2.0, *new_tree(c, u, b, exists), 1, np.array([3.0]), np.full(2, -1, dtype=np.int64))
+    search(c, a, exists, b, 2.0, *new_tree(c, u, b, exists), 1, np.array([3.0]), np.full(2, -1, dtype=np.int64), 0, 2)
