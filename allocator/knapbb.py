@@ -382,13 +382,13 @@ def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8]):  # type: ign
 def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
            allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64,
            depth_s: I64, top: I64, max_nodes: int, best: F64, best_plan: I64,
-           part: int = 0, parts: int = 1) -> tuple[int, int]:
+           part: int = 0, parts: int = 1, split_depth: int = 0) -> tuple[int, int]:
     """Search the tree on the stack for a plan of cost <= target, for at most ``max_nodes`` nodes.
 
     Returns (state, nodes): 1 found (in ``best_plan``, cost ``best[0]``), 0 none exists, -1 not
     finished (call again to go on). Plans better than ``best[0]`` found on the way are kept too.
 
-    With ``parts`` > 1 it searches only its ``part`` of the tree: of the nodes at ``SPLIT_DEPTH``,
+    With ``parts`` > 1 it searches only its ``part`` of the tree: of the nodes at ``split_depth``,
     every ``parts``-th from the ``part``-th on. The tree above that depth does not depend on what
     is searched below it, so searches of every part, side by side, cover the tree exactly once.
     """
@@ -408,7 +408,7 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
         top[0] -= 1
         t = top[0]
         d = depth_s[t]
-        if parts > 1 and d == SPLIT_DEPTH:
+        if parts > 1 and d == split_depth:
             top[1] += 1
             if (top[1] - 1) % parts != part:
                 continue
@@ -442,9 +442,13 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
                 g[j] = 0.0 if assign[j] >= 0 else 1.0 - takers[j]
                 norm += g[j] * g[j]
             if norm == 0.0:  # the relaxed plan places everyone once: a plan of cost bound <= target
+                cost = 0.0
                 for j in range(n):
-                    best_plan[j] = assign[j] if assign[j] >= 0 else np.argmax(x[:, j])
-                best[0] = min(best[0], bound)
+                    plan[j] = assign[j] if assign[j] >= 0 else np.argmax(x[:, j])
+                    cost += c[plan[j], j]  # its own sum, not the bound's: that one is off in the last digits
+                if cost < best[0]:
+                    best[0] = cost
+                    best_plan[:] = plan
                 return 1, nodes
             if scale < 1e-4:
                 break
@@ -516,7 +520,8 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
 
 def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, upper: float,
           seconds: float, part: int = 0, parts: int = 1,
-          progress: Callable[[int, float], None] | None = None) -> tuple[I64 | None, int]:
+          progress: Callable[[int, float], None] | None = None,
+          split_depth: int = SPLIT_DEPTH) -> tuple[I64 | None, int]:
     """The best plan found (rep per customer, or None) and a proven bound, within ``seconds``.
 
     ``cost`` and ``load`` are reps x customers; ``exists`` marks the arcs there are. ``upper`` is
@@ -544,7 +549,7 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
         tree = new_tree(c, u, b, ex)
         state, reported = -1, best[0]
         while state < 0 and time.perf_counter() < deadline:
-            state, _ = search(c, a, ex, b, float(lower), *tree, CHUNK_NODES, best, plan, part, parts)
+            state, _ = search(c, a, ex, b, float(lower), *tree, CHUNK_NODES, best, plan, part, parts, split_depth)
             if progress is not None and best[0] < reported:
                 reported = best[0]
                 progress(min(lower, int(best[0])), best[0])
@@ -563,4 +568,4 @@ def compile_kernels() -> None:
     c, a = np.ones((2, 2)), np.ones((2, 2), dtype=np.int64)
     exists, b = np.ones((2, 2), dtype=np.int8), np.full(2, 2, dtype=np.int64)
     _, u = root_prices(c, a, exists, b, c.min(axis=0), 3.0, 1)
-    search(c, a, exists, b, 2.0, *new_tree(c, u, b, exists), 1, np.array([3.0]), np.full(2, -1, dtype=np.int64), 0, 2)
+    search(c, a, exists, b, 2.0, *new_tree(c, u, b, exists), 1, np.array([3.0]), np.full(2, -1, dtype=np.int64), 0, 2, 1)

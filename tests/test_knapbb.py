@@ -22,16 +22,14 @@ def _instance(seed: int, m: int, n: int, density: float) -> tuple[np.ndarray, np
 
 
 def _brute_force(cost: np.ndarray, load: np.ndarray, exists: np.ndarray, capacity: np.ndarray) -> int | None:
+    """The optimum over every assignment of customers to reps (None if none fits)."""
     m, n = cost.shape
-    best = None
-    for reps in itertools.product(range(m), repeat=n):
-        r = np.array(reps)
-        if not exists[r, np.arange(n)].all():
-            continue
-        if (np.bincount(r, weights=load[r, np.arange(n)], minlength=m) <= capacity).all():
-            total = int(cost[r, np.arange(n)].sum())
-            best = total if best is None else min(best, total)
-    return best
+    reps = np.array(list(itertools.product(range(m), repeat=n)))  # one assignment per row
+    cols = np.arange(n)
+    ok = exists[reps, cols].all(axis=1)
+    for i in range(m):
+        ok &= np.where(reps == i, load[i], 0).sum(axis=1) <= capacity[i]
+    return int(cost[reps, cols].sum(axis=1)[ok].min()) if ok.any() else None
 
 
 def _check_plan(plan: np.ndarray, cost: np.ndarray, load: np.ndarray, exists: np.ndarray,
@@ -121,3 +119,40 @@ def test_forced_arc_penalties_match_enumeration(seed: int) -> None:
                 assert force_in[i, j] >= 1e300
             else:
                 assert force_in[i, j] == pytest.approx(best - _best_profit(profit, weight, int(cap[i]), must=t))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 5, 21, 25, 30])  # 1, 5, 21 and 25 branch below the split
+@pytest.mark.parametrize("parts", [2, 3])
+def test_parts_side_by_side_cover_the_tree(seed: int, parts: int) -> None:
+    """Searches of every part of the tree: the best of their plans is optimal and the least of their bounds is it."""
+    m, n = 3, 10
+    cost, load, exists, capacity = _instance(300 + seed, m, n, 0.9)
+    optimum = _brute_force(cost, load, exists, capacity)
+    answers = [knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0, part, parts, split_depth=1 + seed % 3)
+               for part in range(parts)]
+    if optimum is None:
+        assert all(plan is None for plan, _ in answers)
+        return
+    costs = [_check_plan(plan, cost, load, exists, capacity) for plan, _ in answers if plan is not None]
+    assert min(costs) == optimum
+    assert min(bound for _, bound in answers) == optimum
+
+
+def _type_d(seed: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A random type D instance (cost falls as load rises, capacity 80 % of the average load): a real tree."""
+    rng = np.random.default_rng(seed)
+    load = rng.integers(1, 100, size=(m, n))
+    cost = 111 - load + rng.integers(-10, 11, size=(m, n))
+    capacity = (0.8 * load.sum() / m / m * np.ones(m)).astype(np.int64)
+    return cost, load, np.ones((m, n), dtype=bool), capacity
+
+
+@pytest.mark.parametrize("seed", [5, 9, 13, 24])  # where parts that skipped the same nodes missed the optimum
+def test_parts_side_by_side_agree_with_one_search(seed: int) -> None:
+    cost, load, exists, capacity = _type_d(seed, 5, 30)
+    plan, optimum = knapbb.solve(cost, load, exists, capacity, 1e9, 60.0)
+    assert plan is not None and _check_plan(plan, cost, load, exists, capacity) == optimum  # proved by one search
+    for parts in (2, 3):
+        answers = [knapbb.solve(cost, load, exists, capacity, 1e9, 60.0, part, parts) for part in range(parts)]
+        assert min(_check_plan(p, cost, load, exists, capacity) for p, _ in answers if p is not None) == optimum
+        assert min(bound for _, bound in answers) == optimum
