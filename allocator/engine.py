@@ -24,9 +24,9 @@ How it solves (every step measured in ``benchmarks/``):
    improvements are kept. Without a caller's plan a core model of each customer's cheapest arcs
    comes first; from ``LNS_RACE_MIN_CUSTOMERS`` customers up, neighbourhood search and the core
    race for the rest of the time (:func:`_exact_phases`). Below that size, on capacity-only
-   problems on the wall clock, a branch-and-bound over the knapsack bound runs beside CP-SAT
-   on one core (:mod:`allocator.exact`, :mod:`allocator.knapbb`); the better plan and the
-   higher bound are kept.
+   problems on the wall clock, a branch-and-bound over the knapsack bound takes the place of
+   CP-SAT, its trees dealt out between the workers (:mod:`allocator.exact`,
+   :mod:`allocator.knapbb`); its plan is kept if it is better and passes the checks.
 
 An unchanged book is a fixed point: the hint is returned unless a strictly better plan is found.
 """
@@ -83,7 +83,6 @@ LNS_PROBE_SHARE = 1 / 8  # of the time, for neighbourhood search's turn in the r
 FALLBACK_MIN_SECONDS = 1.0  # a stalled race winner's leftover time worth a core model
 LNS_RACE_FACTOR = 2.0  # the core must be ahead after this many times neighbourhood search's turn
 RACE_CHECK_SECONDS = 0.5  # from then on, how often the core's turn is checked against it
-STOP_CHECK_SECONDS = 0.1  # how often a CP-SAT search looks for a stop signal from a search beside it
 SHIFT_MAX_ROUNDS = 200
 CORE_ARCS = 3  # the core model keeps each customer's cheapest arcs by Lagrangian reduced cost
 CORE_ARCS_ALONE = 5  # ... or this many when no whole model follows it (measured in BENCHMARKS.md)
@@ -859,15 +858,13 @@ def _solve_sub(
     full: bool,
     hint: bool = True,
     race: tuple[float, Callable[[float], float]] | None = None,
-    stop: threading.Event | None = None,
 ) -> tuple[str, I64 | None, float, float]:
     """Re-optimise ``sub.customers`` over ``sub.arcs`` with everything else fixed.
 
     Returns status, new chosen arcs for the sub customers (or None), the sub-model's bound
     and the deterministic time used. With ``race = (seconds, to_beat)`` the search stops
     once, from that many seconds on, its best plan is not below ``to_beat(seconds searched)``
-    (checked every ``RACE_CHECK_SECONDS``). It also stops soon after ``stop`` is set (another
-    search has proved its plan optimal).
+    (checked every ``RACE_CHECK_SECONDS``).
     """
     t_build = time.perf_counter()
     model = cp_model.CpModel()
@@ -988,30 +985,21 @@ def _solve_sub(
         prm.num_workers = 1
     if not full:
         prm.num_workers = LNS_SUB_WORKERS
-    if race is None and stop is None:
+    if race is None:
         status = solver.solve(model)
     else:
         best = _BestObjective()
-        after, to_beat = race if race is not None else (math.inf, lambda _: math.inf)
+        after, to_beat = race
         done = threading.Event()
         started = time.perf_counter()
 
         def stop_when_behind() -> None:
-            # the race is checked at `after`, then every RACE_CHECK_SECONDS; a stop signal more often
-            next_check = after
-            pause = STOP_CHECK_SECONDS if stop is not None else after
+            pause = after
             while not done.wait(pause):
-                if stop is not None and stop.is_set():
+                if best.value >= to_beat(time.perf_counter() - started):
                     solver.stop_search()
                     return
-                searched = time.perf_counter() - started
-                if searched >= next_check:
-                    if best.value >= to_beat(searched):
-                        solver.stop_search()
-                        return
-                    next_check = searched + RACE_CHECK_SECONDS
-                if stop is None:
-                    pause = RACE_CHECK_SECONDS
+                pause = RACE_CHECK_SECONDS
 
         watcher = threading.Thread(target=stop_when_behind, daemon=True)
         watcher.start()
@@ -1245,8 +1233,16 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             keep_arcs[hint[hint >= 0]] = True
     stages["fixing_kept_arcs"] = float(keep_arcs.sum())
 
+    # 3a. small plain GAPs: the exact search, in child processes on every worker, from now on
+    full_sub = _Sub(np.arange(p.n_customers, dtype=np.int64), np.flatnonzero(keep_arcs).astype(np.int64),
+                    np.arange(p.n_reps, dtype=np.int64))
+    exact = None
+    if incumbent is not None and not _within_gap(inc_obj, lower, opts.gap_limit):
+        exact = _start_exact(p, ix, full_sub, inc_obj, deadline, opts)
+
     # 3b. plain capacity problems: relaxing "exactly once" instead leaves knapsacks, a stronger bound
-    if math.isfinite(inc_obj) and knapsack_bound_applies(p, ix):
+    # (not beside the exact search: its root computes that bound, and the seconds are its to use)
+    if exact is None and math.isfinite(inc_obj) and knapsack_bound_applies(p, ix):
         t = time.perf_counter()
         if opts.deterministic:  # a budget of work, so the bound (and where the search stops) never depends on load
             cap, cells = deadline, KNAPSACK_TIME_SHARE * opts.deterministic_time * KNAPSACK_CELLS_PER_SECOND
@@ -1259,10 +1255,20 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
     t = time.perf_counter()
     method = "exact"
     status = "FEASIBLE" if incumbent is not None else "UNKNOWN"
-    full_sub = _Sub(np.arange(p.n_customers, dtype=np.int64), np.flatnonzero(keep_arcs).astype(np.int64),
-                    np.arange(p.n_reps, dtype=np.int64))
     if incumbent is not None and _within_gap(inc_obj, lower, opts.gap_limit):
         method = "start"
+    elif exact is not None:
+        # CP-SAT does not run beside it: on one of two cores it found no better plans, and
+        # the exact search's two parts prove twice as fast (gapd-5 optimal at 60 s; BENCHMARKS.md)
+        if (answer := exact.answer(deadline)) is not None:
+            # its arcs were the kept ones: a bound over them, as for the whole model
+            lower = max(lower, min(float(inc_obj), answer.bound))
+            if answer.chosen is not None:
+                plan = full_sub.arcs[answer.chosen]
+                plan_obj = evaluate(p, plan)["total"]
+                if plan_obj < inc_obj and not check_plan(p, plan):
+                    incumbent, inc_obj = plan, plan_obj
+        trace.append((time.perf_counter() - t0, int(inc_obj), lower))
     elif phases := _exact_phases(p, ix, rc, incumbent, full_sub, opts.exact_arc_limit):
         chosen = incumbent if incumbent is not None else np.full(p.n_customers, -1, dtype=np.int64)
         det_left = opts.deterministic_time
@@ -1271,13 +1277,7 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
         lns_seconds, core_seconds, doubling_gain, winner = 0.0, 0.0, 0.0, ""
         lns_arcs: npt.NDArray[np.bool_] | None = None
         lns_plan: I64 | None = None  # neighbourhood search resumes from its own plan, not the core's
-        exact = _start_exact(p, ix, full_sub, inc_obj, deadline, opts) if incumbent is not None else None
-        if exact is not None:
-            opts = replace(opts, workers=opts.workers - 1)  # its core: CP-SAT keeps the others
-            phases = _beside_exact(phases, full_sub)
         for kind, sub, share, hinted in phases:
-            if exact is not None and exact.proved.is_set():
-                break
             if kind == "winner":
                 # on the wall clock, at equal time: where neighbourhood search would be after the core's turn
                 lns_at = found["lns"] if opts.deterministic else _projected(found["lns"], doubling_gain, lns_seconds,
@@ -1331,8 +1331,7 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
                         partial(_projected, found["lns"], doubling_gain, lns_seconds))
             t_sub = time.perf_counter()
             name, new, sub_bound, det = _solve_sub(p, ix, chosen if incumbent is None else incumbent, sub, opts,
-                                                   remaining, det_left * share, True, hinted, race,
-                                                   exact.proved if exact is not None else None)
+                                                   remaining, det_left * share, True, hinted, race)
             if race is not None:
                 core_seconds = time.perf_counter() - t_sub
             det_left = max(0.0, det_left - det)
@@ -1352,18 +1351,6 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
             trace.append((time.perf_counter() - t0, int(inc_obj) if math.isfinite(inc_obj) else -1, lower))
             if (whole and name in ("OPTIMAL", "INFEASIBLE")) or _within_gap(inc_obj, lower, opts.gap_limit):
                 break
-        if exact is not None:
-            if status == "OPTIMAL" or _within_gap(inc_obj, lower, opts.gap_limit):
-                exact.stop()  # CP-SAT's plan is proved: the exact search's answer cannot matter
-            elif (answer := exact.answer(deadline)) is not None:
-                # its arcs were the kept ones: a bound over them, as for the whole model
-                lower = max(lower, min(float(inc_obj), answer.bound))
-                if answer.chosen is not None:
-                    plan = full_sub.arcs[answer.chosen]
-                    plan_obj = evaluate(p, plan)["total"]
-                    if plan_obj < inc_obj and not check_plan(p, plan):
-                        incumbent, inc_obj = plan, plan_obj
-                trace.append((time.perf_counter() - t0, int(inc_obj), lower))
     else:
         method = "lns"
         incumbent, inc_obj, lower = _lns(p, ix, incumbent, int(inc_obj), lower, opts, deadline, keep_arcs, trace, t0)
@@ -1392,13 +1379,13 @@ def solve(p: ArcProblem, opts: SolveOptions = SolveOptions()) -> EngineResult:
 
 def _start_exact(p: ArcProblem, ix: _Index, full: _Sub, inc_obj: float, deadline: float,
                  opts: SolveOptions) -> ExactSearch | None:
-    """The knapsack branch-and-bound beside CP-SAT on the kept arcs: small plain GAPs on the wall clock.
+    """The knapsack branch-and-bound on the kept arcs, one part of its trees per worker: small plain GAPs on the wall clock.
 
-    Measured at 60 s against CP-SAT's two workers (BENCHMARKS.md): gapd-1, -2, -3, e10100,
-    e10200, e20100 and e20200 proved optimal in seconds, where CP-SAT stopped 0.03-0.4 % above;
-    on gapd-4 and -5 it proves a bound within one or two units of the optimum. Not in
-    deterministic mode: where it stops on the clock would make the plan depend on the machine's
-    load. Its search stack holds a copy of the arcs per open node, hence the size limit.
+    Measured against CP-SAT's two workers (BENCHMARKS.md): gapd-1, -2, -3 and the six type E
+    files under 400 jobs proved optimal in 2-4 s, where CP-SAT stopped 0.03-0.4 % above at 60 s;
+    gapd-5 proved at 60 s, gapd-4 one unit above its optimum. Not in deterministic mode: where it
+    stops on the clock would make the plan depend on the machine's load. Its search stack holds
+    a copy of the arcs per open node, hence the size limit.
     """
     if (opts.deterministic or opts.workers < EXACT_MIN_WORKERS or opts.time_limit_seconds < EXACT_MIN_SECONDS
             or p.n_customers >= LNS_RACE_MIN_CUSTOMERS or p.n_customers * p.n_reps > EXACT_MAX_CELLS
@@ -1411,27 +1398,12 @@ def _start_exact(p: ArcProblem, ix: _Index, full: _Sub, inc_obj: float, deadline
         return None  # two arcs between one customer and one rep: not a GAP's matrix
     try:
         return ExactSearch(p.n_customers, p.n_reps, p.arc_customer[arcs], p.arc_rep[arcs], p.arc_cost[arcs],
-                           p.arc_load[arcs], ix.load_cap, inc_obj, deadline - time.perf_counter())
+                           p.arc_load[arcs], ix.load_cap, inc_obj, deadline - time.perf_counter(), parts=opts.workers)
     except OSError:  # no child process to be had: CP-SAT alone, as below the limit
         return None
 
 
 _Phase = tuple[str, _Sub | None, float, bool]  # kind, sub-model, share of the time left, hinted
-
-
-def _beside_exact(phases: list[_Phase], full: _Sub) -> list[_Phase]:
-    """With the exact search on the whole model, CP-SAT stays on the core: half unhinted, then hinted.
-
-    The whole model keeps only what time a proved core leaves. The exact search gives the whole
-    model's bound and proof, and CP-SAT's plans come from the core (measured when HiGHS held the
-    other core, at 60 s, CP-SAT on one worker: gapd-6 12,321 and 12,323 against 12,331 twice with
-    the whole model's third; gapd-5 6,247 and 6,255 against 6,249-6,255, within noise; gapd-3 and
-    -4 the same; type E proofs as fast).
-    """
-    if len(phases) == 3 and phases[2][1] is full and phases[0][1] is not full:
-        core = phases[0][1]
-        return [("model", core, 1 / 2, False), ("model", core, 1.0, True), phases[2]]
-    return phases
 
 
 def _exact_phases(p: ArcProblem, ix: _Index, rc: F64, incumbent: I64 | None, full: _Sub,

@@ -308,8 +308,8 @@ def _spy_phases(monkeypatch: pytest.MonkeyPatch, fake_core_proof: bool = False) 
     phases: list[tuple[int, bool]] = []
     real = engine._solve_sub
 
-    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None, stop=None):
-        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race, stop)
+    def spy(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
+        out = real(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
         if full:
             phases.append((len(sub.arcs), hint))
             if fake_core_proof and len(sub.arcs) < len(p.arc_cost) and out[1] is not None:
@@ -381,12 +381,12 @@ def _spy_race(monkeypatch: pytest.MonkeyPatch, core_finds: bool = True, lns_find
     events: list[tuple] = []
     real_sub, real_lns = engine._solve_sub, engine._lns
 
-    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None, stop=None):
+    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
         if full:
             events.append(("model", len(sub.arcs), hint, race))
             if not core_finds and not hint:
                 return "UNKNOWN", None, -math.inf, 0.0
-        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race, stop)
+        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
 
     def lns(p, ix, chosen, obj, lower, opts, deadline, *rest):
         events.append(("lns", deadline))
@@ -459,12 +459,12 @@ def test_a_stalled_winner_hands_back_only_time_worth_a_model(monkeypatch: pytest
     hinted_turns: list[float] = []
     real_sub = engine._solve_sub
 
-    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None, stop=None):
+    def sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint=True, race=None):
         if full and not hint:
             return "UNKNOWN", None, -math.inf, 0.0  # the core finds nothing: neighbourhood search wins
         if full:
             hinted_turns.append(time_limit)
-        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race, stop)
+        return real_sub(p, ix, chosen, sub, opts, time_limit, det_time, full, hint, race)
 
     def lns(p, ix, chosen, obj, lower, opts, deadline, *rest):
         if not stalls:  # the winner's turn runs until half a second before the end
@@ -841,7 +841,8 @@ class _FakeExact:
     pairs: list[tuple[int, int]] | None = None  # (customer, rep) per customer
     bound = -math.inf
 
-    def __init__(self, n_customers, n_reps, arc_customer, arc_rep, arc_cost, arc_load, capacity, upper, seconds):
+    def __init__(self, n_customers, n_reps, arc_customer, arc_rep, arc_cost, arc_load, capacity, upper, seconds,
+                 parts=1):
         import threading
 
         self.proved, self.done = threading.Event(), threading.Event()
@@ -853,6 +854,7 @@ class _FakeExact:
         cost = float(arc_cost[self.plan].sum()) if self.plan is not None else math.inf
         if cost - self.bound < 1:  # the proof arrives after a second, while CP-SAT searches
             threading.Timer(1.0, self.proved.set).start()
+        self.parts = parts
         _FakeExact.made.append(self)
 
     def stop(self) -> None:
@@ -887,8 +889,8 @@ def _with_fake_exact(monkeypatch: pytest.MonkeyPatch, p: ArcProblem, plan: np.nd
 WALL = SolveOptions(time_limit_seconds=20.0, workers=2, seed=0, deterministic=False)
 
 
-def test_a_proof_from_the_exact_search_stops_cp_sat_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The exact search proves a plan after a second: CP-SAT (on one worker) stops, and the plan is optimal."""
+def test_the_exact_search_has_every_worker_and_its_proof_is_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One part of its trees per worker, no CP-SAT beside it; its proved plan is returned as optimal at once."""
     p = _tight(5, m=10, n=100)
     best = solve(p, dataclasses.replace(FAST, deterministic_time=1.0))
     assert best.objective is not None
@@ -896,8 +898,10 @@ def test_a_proof_from_the_exact_search_stops_cp_sat_at_once(monkeypatch: pytest.
     t = time.perf_counter()
     res = solve(p, WALL)
     assert time.perf_counter() - t < 5.0
-    assert len(_FakeExact.made) == 1 and res.status == "OPTIMAL" and res.objective == best.objective
-    assert check_plan(p, res.chosen_arc) == [] and workers and set(workers) == {1}  # CP-SAT kept one worker
+    assert len(_FakeExact.made) == 1 and _FakeExact.made[0].parts == WALL.workers
+    assert res.status == "OPTIMAL" and res.objective == best.objective and res.best_bound == best.objective
+    assert check_plan(p, res.chosen_arc) == [] and workers == []  # no CP-SAT model was solved
+    assert "knapsack_bound" not in res.stages  # the search's root computes that bound itself
 
 
 def test_an_exact_search_plan_that_breaks_a_rule_is_never_taken(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -968,8 +972,8 @@ def test_without_a_child_process_cp_sat_searches_alone(monkeypatch: pytest.Monke
     assert workers and set(workers) == {2}
 
 
-def test_beside_the_exact_search_cp_sat_stays_on_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Core unhinted for half the time, hinted to the end; the whole model only gets what a proved core leaves."""
+def test_small_books_without_the_exact_search_solve_a_core_then_the_whole_model() -> None:
+    """Core unhinted for a third of the time, hinted for half the rest; the whole model hinted to the end."""
     import allocator.engine as engine
 
     p = _tight(3, m=10, n=200)
@@ -980,23 +984,13 @@ def test_beside_the_exact_search_cp_sat_stays_on_the_core(monkeypatch: pytest.Mo
     phases = engine._exact_phases(p, ix, rc, start, full, 60_000)
     assert [(s is full, share, hinted) for _, s, share, hinted in phases] == [
         (False, 1 / 3, False), (False, 1 / 2, True), (True, 1.0, True)]
-    beside = engine._beside_exact(phases, full)
-    assert [(s is full, share, hinted) for _, s, share, hinted in beside] == [
-        (False, 1 / 2, False), (False, 1.0, True), (True, 1.0, True)]
-    assert beside[0][1] is phases[0][1]
-    only_whole = [("model", full, 1.0, True)]
-    assert engine._beside_exact(only_whole, full) == only_whole  # few arcs a customer: no core to stay on
 
-    # and solve takes these phases when the exact search runs (here a stand-in that never answers)
-    _with_fake_exact(monkeypatch, p, None, -math.inf)
-    taken: list[list] = []
-    real = engine._beside_exact
 
-    def spy(phases, full):
-        taken.append(real(phases, full))
-        return taken[-1]
-
-    monkeypatch.setattr(engine, "_beside_exact", spy)
+def test_an_exact_search_that_never_answers_leaves_the_start_plan_by_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No answer from the exact search: the engine returns its checked start plan, and no CP-SAT ran in the meantime."""
+    p = _tight(3, m=10, n=200)
+    workers = _with_fake_exact(monkeypatch, p, None, -math.inf)
     res = solve(p, dataclasses.replace(WALL, time_limit_seconds=2.0))
-    assert res.objective is not None and check_plan(p, res.chosen_arc) == [] and len(_FakeExact.made) == 1
-    assert len(taken) == 1 and [(share, hinted) for _, _, share, hinted in taken[0]][:2] == [(1 / 2, False), (1.0, True)]
+    assert len(_FakeExact.made) == 1 and workers == []
+    assert res.objective is not None and check_plan(p, res.chosen_arc) == [] and res.status == "FEASIBLE"
+    assert res.best_bound <= res.objective

@@ -70,7 +70,7 @@ def test_stop_ends_the_child_at_once() -> None:
     search.stop()
     assert time.perf_counter() - t < 2.0
     assert search.done.is_set() and not search.proved.is_set()
-    assert search._proc.poll() is not None  # no child left behind
+    assert all(proc.poll() is not None for proc in search._procs)  # no child left behind
 
 
 def test_given_the_optimum_as_upper_it_proves_it_and_brings_no_plan() -> None:
@@ -84,3 +84,26 @@ def test_given_the_optimum_as_upper_it_proves_it_and_brings_no_plan() -> None:
     assert answer is not None
     assert answer.chosen is None  # only plans better than the caller's count
     assert answer.bound == optimum
+
+
+def test_parts_in_several_children_prove_one_searchs_optimum_and_stop_together() -> None:
+    from allocator import knapbb
+
+    m, n = 5, 30
+    g = _gap(5, m, n, 0.8, hard=True)  # type D: a real tree, split between the children
+    cost = np.zeros((m, n))
+    load = np.zeros((m, n), dtype=np.int64)
+    cost[g["arc_rep"], g["arc_customer"]] = g["arc_cost"]
+    load[g["arc_rep"], g["arc_customer"]] = g["arc_load"]
+    plan, optimum = knapbb.solve(cost, load, np.ones((m, n), dtype=bool), g["capacity"], 1e9, 60.0)
+    assert plan is not None and int(cost[plan, np.arange(n)].sum()) == optimum  # proved by one search
+    search = ExactSearch(n, m, g["arc_customer"], g["arc_rep"], g["arc_cost"], g["arc_load"], g["capacity"],
+                         float(g["arc_cost"].sum()), 60.0, parts=2)
+    answer = search.answer(time.perf_counter() + 60.0)
+    assert answer is not None and answer.chosen is not None
+    assert sorted(g["arc_customer"][answer.chosen].tolist()) == list(range(n))
+    assert (np.bincount(g["arc_rep"][answer.chosen], weights=g["arc_load"][answer.chosen], minlength=m)
+            <= g["capacity"]).all()
+    assert int(g["arc_cost"][answer.chosen].sum()) == optimum and answer.bound == optimum
+    assert search.proved.is_set() and search.done.is_set()
+    assert all(proc.poll() is not None for proc in search._procs)
