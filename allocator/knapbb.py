@@ -250,6 +250,15 @@ def _propagate(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: 
 
 
 @nb.njit(cache=True, nogil=True)
+def _cost(c: F64, plan: I64) -> float:
+    """A plan's cost: the sum of its arcs' costs."""
+    total = 0.0
+    for j in range(plan.shape[0]):
+        total += c[plan[j], j]
+    return total
+
+
+@nb.njit(cache=True, nogil=True)
 def _repair(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, assign: I64, x: npt.NDArray[np.int8],
             plan: I64, load: I64) -> float:
     """A plan near the relaxed one: taken customers at their cheapest taker, the rest by regret."""
@@ -283,10 +292,7 @@ def _repair(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, assign: I64, x
             break
         plan[pick] = pick_rep
         load[pick_rep] += a[pick_rep, pick]
-    total = 0.0
-    for j in range(n):
-        total += c[plan[j], j]
-    return total
+    return _cost(c, plan)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -317,10 +323,7 @@ def _improve(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, plan: I64, lo
                     load[i2] += a[i2, j1] - a[i2, j2]
                     plan[j1], plan[j2] = i2, i1
                     moved = True
-    total = 0.0
-    for j in range(n):
-        total += c[plan[j], j]
-    return total
+    return _cost(c, plan)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -442,10 +445,9 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
                 g[j] = 0.0 if assign[j] >= 0 else 1.0 - takers[j]
                 norm += g[j] * g[j]
             if norm == 0.0:  # the relaxed plan places everyone once: a plan of cost bound <= target
-                cost = 0.0
                 for j in range(n):
                     plan[j] = assign[j] if assign[j] >= 0 else np.argmax(x[:, j])
-                    cost += c[plan[j], j]  # its own sum, not the bound's: that one is off in the last digits
+                cost = _cost(c, plan)  # its own sum, not the bound's: that one is off in the last digits
                 if cost < best[0]:
                     best[0] = cost
                     best_plan[:] = plan
@@ -531,10 +533,11 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
     least of the parts'. ``progress(bound, best cost)`` is called as either improves.
     """
     deadline = time.perf_counter() + seconds
-    c = np.ascontiguousarray(cost, dtype=np.float64)
-    a = np.ascontiguousarray(load, dtype=np.int64)
-    ex = np.ascontiguousarray(exists, dtype=np.int8)
-    b = np.ascontiguousarray(capacity, dtype=np.int64)
+    # contiguous and writable: a read-only array is another type to numba, compiled afresh (10 s)
+    c = np.require(cost, np.float64, ["C", "W"])
+    a = np.require(load, np.int64, ["C", "W"])
+    ex = np.require(exists, np.int8, ["C", "W"])
+    b = np.require(capacity, np.int64, ["C", "W"])
     m, n = c.shape
     if m == 0 or n == 0:
         return None, 0
