@@ -75,6 +75,12 @@ def _items(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64,
 
 
 @nb.njit(cache=True, nogil=True)
+def _arc_buffers(m: int, n: int) -> tuple[I64, I64, I64, F64]:
+    """Room for :func:`_open_arcs`' lists: rep starts, and customer, load and cost per arc."""
+    return np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
+
+
+@nb.njit(cache=True, nogil=True)
 def _open_arcs(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64,
                start: I64, arc_j: I64, arc_w: I64, arc_c: F64) -> None:
     """Each rep's arcs to unplaced customers that are open and fit, rep i's from ``start[i]``.
@@ -133,7 +139,7 @@ def _relax(c: F64, a: I64, allowed: npt.NDArray[np.int8], assign: I64, cap: I64,
            x: npt.NDArray[np.int8]) -> float:
     """The knapsack bound at prices u (without placed customers' cost) and its plan ``x``."""
     m, n = c.shape
-    start, arc_j, arc_w, arc_c = np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
+    start, arc_j, arc_w, arc_c = _arc_buffers(m, n)
     _open_arcs(c, a, allowed, assign, cap, start, arc_j, arc_w, arc_c)
     table = np.empty((n + 1, cap.max() + 1))
     return _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x, np.empty(n, np.int64), table)
@@ -333,7 +339,7 @@ def root_prices(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, u0: F64, u
     m, n = c.shape
     assign = np.full(n, -1, np.int64)
     x, taken = np.zeros((m, n), np.int8), np.empty(n, np.int64)
-    start, arc_j, arc_w, arc_c = np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
+    start, arc_j, arc_w, arc_c = _arc_buffers(m, n)
     _open_arcs(c, a, exists, assign, b, start, arc_j, arc_w, arc_c)
     table = np.empty((n + 1, b.max() + 1))
     u, best_u, g = u0.copy(), u0.copy(), np.empty(n)
@@ -402,7 +408,7 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
     fixed = np.zeros(1)
     children, child_bound = np.empty(m, np.int64), np.empty(m)
     takers, table = np.empty(n, np.int64), np.empty((n + 1, b.max() + 1))
-    start, arc_j, arc_w, arc_c = np.empty(m + 1, np.int64), np.empty(m * n, np.int64), np.empty(m * n, np.int64), np.empty(m * n)
+    start, arc_j, arc_w, arc_c = _arc_buffers(m, n)
     nodes = 0
     while top[0] > 0:
         if nodes >= max_nodes:
