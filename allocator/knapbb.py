@@ -318,17 +318,29 @@ def _improve(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, plan: I64, lo
                 load[best] += a[best, j]
                 plan[j] = best
                 moved = True
+        on = np.empty(n)  # each customer's cost and load on its rep, kept along with the plan
+        on_a = np.empty(n, np.int64)
+        for j in range(n):
+            on[j], on_a[j] = c[plan[j], j], a[plan[j], j]
+        col = np.empty(m)
         for j1 in range(n):
+            i1 = plan[j1]
+            for i in range(m):
+                col[i] = c[i, j1]
             for j2 in range(j1 + 1, n):
-                i1, i2 = plan[j1], plan[j2]
-                if i1 == i2 or not exists[i2, j1] or not exists[i1, j2]:
+                i2 = plan[j2]
+                # the same test as "c[i2, j1] + c[i1, j2] < c[i1, j1] + c[i2, j2]", the cheap part first
+                if i1 == i2 or not col[i2] + c[i1, j2] < on[j1] + on[j2]:
                     continue
-                if (c[i2, j1] + c[i1, j2] < c[i1, j1] + c[i2, j2]
-                        and load[i1] - a[i1, j1] + a[i1, j2] <= b[i1] and load[i2] - a[i2, j2] + a[i2, j1] <= b[i2]):
-                    load[i1] += a[i1, j2] - a[i1, j1]
-                    load[i2] += a[i2, j1] - a[i2, j2]
-                    plan[j1], plan[j2] = i2, i1
-                    moved = True
+                if (not exists[i2, j1] or not exists[i1, j2] or load[i1] - on_a[j1] + a[i1, j2] > b[i1]
+                        or load[i2] - on_a[j2] + a[i2, j1] > b[i2]):
+                    continue
+                load[i1] += a[i1, j2] - on_a[j1]
+                load[i2] += a[i2, j1] - on_a[j2]
+                plan[j1], plan[j2] = i2, i1
+                on[j1], on[j2], on_a[j1], on_a[j2] = c[i2, j1], c[i1, j2], a[i2, j1], a[i1, j2]
+                i1 = i2
+                moved = True
     return _cost(c, plan)
 
 
@@ -402,7 +414,8 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
     is searched below it, so searches of every part, side by side, cover the tree exactly once.
     """
     m, n = c.shape
-    x = np.zeros((m, n), np.int8)
+    # two buffers for the relaxed plan: the one the steps write, and the best one so far (swapped, not copied)
+    x_step, x_best = np.zeros((m, n), np.int8), np.zeros((m, n), np.int8)
     force_in, force_out = np.zeros((m, n)), np.zeros((m, n))
     plan, load, g = np.empty(n, np.int64), np.empty(m, np.int64), np.empty(n)
     fixed = np.zeros(1)
@@ -434,11 +447,14 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
         iterations = TARGET_ROOT_ITERATIONS if d == 0 else NODE_ITERATIONS
         top_bound, best_u, scale, stall, cut = -1e300, u.copy(), 1.0, 0, False
         _open_arcs(c, a, allowed, assign, cap, start, arc_j, arc_w, arc_c)
+        x = x_step
         for _ in range(iterations):
-            bound = fixed[0] + _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x, takers, table)
+            bound = fixed[0] + _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x_step, takers, table)
+            x = x_step  # the plan of these prices
             if bound > top_bound + 1e-9:
                 top_bound, stall = bound, 0
                 best_u[:] = u
+                x_step, x_best = x_best, x_step  # kept, rather than solved again at best_u after the steps
             else:
                 stall += 1
                 if stall >= 5:
@@ -464,9 +480,8 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
         if cut:
             continue
         u[:] = best_u
-        bound = fixed[0] + _relax_arcs(start, arc_j, arc_w, arc_c, assign, cap, u, x, takers, table)
-        if math.ceil(bound - 1e-6) > target:
-            continue
+        x = x_best
+        bound = top_bound
         cost = _repair(c, a, exists, b, assign, x, plan, load)
         if cost < best[0] + IMPROVE_WITHIN:
             cost = _improve(c, a, exists, b, plan, load)

@@ -121,6 +121,38 @@ def test_forced_arc_penalties_match_enumeration(seed: int) -> None:
                 assert force_in[i, j] == pytest.approx(best - _best_profit(profit, weight, int(cap[i]), must=t))
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_improve_leaves_a_fitting_plan_no_shift_or_swap_can_better(seed: int) -> None:
+    m, n = 4, 40
+    cost, load, exists, capacity = _instance(300 + seed, m, n, 0.7)
+    capacity = capacity * 3  # room for a random first plan
+    rng = np.random.default_rng(seed)
+    plan, used = np.full(n, -1, dtype=np.int64), np.zeros(m, dtype=np.int64)
+    for j in range(n):  # a random plan that fits
+        for i in rng.permutation(m):
+            if exists[i, j] and used[i] + load[i, j] <= capacity[i]:
+                plan[j], used[i] = i, used[i] + load[i, j]
+                break
+    assert (plan >= 0).all()
+    capacity = used + rng.integers(0, 8, size=m)  # now tight, so that capacity stops some moves
+    start = int(cost[plan, np.arange(n)].sum())
+    c, a, ex = cost.astype(np.float64), load.astype(np.int64), exists.astype(np.int8)
+    total = knapbb._improve(c, a, ex, capacity, plan, used)
+    assert total == _check_plan(plan, cost, load, exists, capacity) <= start
+    assert (used == np.bincount(plan, weights=load[plan, np.arange(n)], minlength=m)).all()
+    for j in range(n):  # no shift gains
+        i = plan[j]
+        for k in range(m):
+            assert not (exists[k, j] and cost[k, j] < cost[i, j] and used[k] + load[k, j] <= capacity[k])
+    for j1, j2 in itertools.combinations(range(n), 2):  # nor any swap
+        i1, i2 = plan[j1], plan[j2]
+        if i1 == i2 or not (exists[i2, j1] and exists[i1, j2]):
+            continue
+        fits = (used[i1] - load[i1, j1] + load[i1, j2] <= capacity[i1]
+                and used[i2] - load[i2, j2] + load[i2, j1] <= capacity[i2])
+        assert not (fits and cost[i2, j1] + cost[i1, j2] < cost[i1, j1] + cost[i2, j2])
+
+
 @pytest.mark.parametrize("seed", [0, 1, 5, 21, 25, 30])  # 1, 5, 21 and 25 branch below the split
 @pytest.mark.parametrize("parts", [2, 3])
 def test_parts_side_by_side_cover_the_tree(seed: int, parts: int) -> None:
