@@ -42,11 +42,13 @@ def _check_plan(plan: np.ndarray, cost: np.ndarray, load: np.ndarray, exists: np
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_finds_and_proves_the_brute_force_optimum(seed: int) -> None:
+@pytest.mark.parametrize("descent_share", [0.0, knapbb.DESCENT_SHARE, 1.0])  # 1.0: the descent alone proves it
+def test_finds_and_proves_the_brute_force_optimum(seed: int, descent_share: float) -> None:
     m, n = 2 + seed % 3, 6 + seed % 3
     cost, load, exists, capacity = _instance(seed, m, n, 0.5 + 0.1 * (seed % 5))
     optimum = _brute_force(cost, load, exists, capacity)
-    plan, bound = knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0)
+    plan, bound = knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0,
+                               descent_share=descent_share)
     if optimum is None:
         assert plan is None
         return
@@ -156,11 +158,15 @@ def test_improve_leaves_a_fitting_plan_no_shift_or_swap_can_better(seed: int) ->
 @pytest.mark.parametrize("seed", [0, 1, 5, 21, 25, 30])  # 1, 5, 21 and 25 branch below the split
 @pytest.mark.parametrize("parts", [2, 3])
 def test_parts_side_by_side_cover_the_tree(seed: int, parts: int) -> None:
-    """Searches of every part of the tree: the best of their plans is optimal and the least of their bounds is it."""
+    """Searches of every part of the tree: the best of their plans is optimal and the least of their bounds is it.
+
+    The ascent alone, so that a descent's plans cannot hide a part that skipped nodes.
+    """
     m, n = 3, 10
     cost, load, exists, capacity = _instance(300 + seed, m, n, 0.9)
     optimum = _brute_force(cost, load, exists, capacity)
-    answers = [knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0, part, parts, split_depth=1 + seed % 3)
+    answers = [knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0, part, parts,
+                            split_depth=1 + seed % 3, descent_share=0.0)
                for part in range(parts)]
     if optimum is None:
         assert all(plan is None for plan, _ in answers)
@@ -186,5 +192,18 @@ def test_parts_side_by_side_agree_with_one_search(seed: int) -> None:
     assert plan is not None and _check_plan(plan, cost, load, exists, capacity) == optimum  # proved by one search
     for parts in (2, 3):
         answers = [knapbb.solve(cost, load, exists, capacity, 1e9, 60.0, part, parts) for part in range(parts)]
+        assert min(_check_plan(p, cost, load, exists, capacity) for p, _ in answers if p is not None) == optimum
+        assert min(bound for _, bound in answers) == optimum
+
+
+@pytest.mark.parametrize("seed", [0, 2, 8])  # where the parts' descents, taken for proofs, missed the optimum
+def test_parts_descents_prove_nothing_the_ascents_do(seed: int) -> None:
+    """Each part's descent has its own targets, so the parts' descents need not cover the tree together."""
+    cost, load, exists, capacity = _type_d(seed, 5, 30)
+    plan, optimum = knapbb.solve(cost, load, exists, capacity, 1e9, 60.0, descent_share=0.0)
+    assert plan is not None and _check_plan(plan, cost, load, exists, capacity) == optimum
+    for parts in (2, 3):
+        answers = [knapbb.solve(cost, load, exists, capacity, 1e9, 60.0, part, parts, descent_share=1.0)
+                   for part in range(parts)]
         assert min(_check_plan(p, cost, load, exists, capacity) for p, _ in answers if p is not None) == optimum
         assert min(bound for _, bound in answers) == optimum
