@@ -14,7 +14,9 @@ This module does, the way exact GAP methods do (Posta, Ferland and Michelon 2012
 * it branches on the customer with the fewest arcs left, preferring those the relaxation
   places not exactly once, one child per rep in order of bound;
 * a repair of each node's relaxed plan, then shift and swap moves, gives plans along the way,
-  so a time limit still ends with a plan.
+  so a time limit still ends with a plan;
+* a tenth of the nodes go to a descent, a second tree at the target "best plan's cost less one",
+  which dives to better plans where the repairs fall short (see :func:`solve`).
 
 Measured on this machine, one core (BENCHMARKS.md): gapd-1, -2, -3 proved optimal in 0.3, 1 and
 7 s, e10100, e10200, e20100 and e20200 in under a second; gapd-4 needs nearly 3 minutes
