@@ -180,7 +180,7 @@ class ExactSearch:
         return ExactAnswer(chosen, bound)
 
     def stop(self) -> None:
-        """End the search now, answer unread (the other search has proved its plan)."""
+        """End the search now: the children are killed, and what they reported so far stands."""
         self._kill()
         for r in self._readers:
             r.join()

@@ -308,6 +308,9 @@ def _repair(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, assign: I64, x
 def _improve(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, plan: I64, load: I64) -> float:
     """Shift and swap moves until none gains."""
     m, n = c.shape
+    on = np.empty(n)  # each customer's cost and load on its rep, kept along with the plan in the swap pass
+    on_a = np.empty(n, np.int64)
+    col = np.empty(m)
     moved = True
     while moved:
         moved = False
@@ -321,11 +324,8 @@ def _improve(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, plan: I64, lo
                 load[best] += a[best, j]
                 plan[j] = best
                 moved = True
-        on = np.empty(n)  # each customer's cost and load on its rep, kept along with the plan
-        on_a = np.empty(n, np.int64)
         for j in range(n):
             on[j], on_a[j] = c[plan[j], j], a[plan[j], j]
-        col = np.empty(m)
         for j1 in range(n):
             i1 = plan[j1]
             for i in range(m):
