@@ -4,8 +4,9 @@ On the 100- and 200-job GAP files the exact search of :mod:`allocator.knapbb` pr
 CP-SAT's two workers do not reach (gapd-1, -2, -3 and the small type E files in seconds;
 CP-SAT stops 0.03-1 % above them at 60 s), and where it cannot finish it still raises the
 bound and finds the better plan. Beside CP-SAT on one core it found gapd-5's bound at 60 s but
-not its plan; on both cores, each child searching its part of every tree (nodes at the split
-depth dealt out), it proves gapd-5 optimal in 39-49 s. So there the engine runs it alone.
+not its plan; on both cores, each child searching its part of every tree (a frontier of each
+tree dealt out), it proves gapd-5 optimal in about 34 s and gapd-4 in about 51. So there the
+engine runs it alone.
 
 The children are processes so that a first run's compilation (numba, about 15 s, cached on
 disk afterwards) never holds this process's interpreter lock, and so that they can be stopped

@@ -17,6 +17,8 @@ This module does, the way exact GAP methods do (Posta, Ferland and Michelon 2012
   so a time limit still ends with a plan;
 * a tenth of the nodes go to a descent, a second tree at the target "best plan's cost less one",
   which dives to better plans where the repairs fall short (see :func:`solve`).
+* searches side by side each take one part of every tree: the top of the tree, grown
+  breadth-first alike in every part, is dealt out between them (see :func:`search`).
 
 Measured on this machine, one core (BENCHMARKS.md): gapd-1, -2, -3 proved optimal in 0.3, 1 and
 7 s, e10100, e10200, e20100 and e20200 in under a second; gapd-4 needs nearly 3 minutes
@@ -44,7 +46,11 @@ TARGET_ROOT_ITERATIONS = 100  # at the root of each target's tree, warm from the
 NODE_ITERATIONS = 20  # per node, warm from the parent (10 and 40 were slower on gapd-5)
 IMPROVE_WITHIN = 20.0  # shift-and-swap a repaired plan only if it is this close to the best one
 CHUNK_NODES = 200  # nodes between looks at the clock (about a tenth of a second on gapd-4)
-SPLIT_DEPTH = 5  # where a tree is dealt out between searches side by side
+SPLIT_DEPTH = 5  # where the descent's tree is dealt out between searches side by side
+# the ascent's trees are dealt out as a frontier this wide, grown breadth-first (see search); on the
+# targets gapd-4, -5, -6 just below their bounds the larger part searched 25,074, 77,442 and 39,096
+# nodes, against 28,138, 83,480 and 74,286 dealt at depth 5 (where one part of gapd-6 got 19)
+SPLIT_FRONTIER = 256
 DESCENT_SHARE = 0.1  # of the nodes, for the descent towards better plans (see solve; 0.2 lost gapd-5)
 
 
@@ -382,39 +388,98 @@ def root_prices(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, u0: F64, u
 
 
 @nb.njit(cache=True, nogil=True)
-def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8]):  # type: ignore[no-untyped-def]
-    """A depth-first stack holding the root node: (allowed, assign, cap, fixed cost, prices, depth, top).
+def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8], frontier: int = 0):  # type: ignore[no-untyped-def]
+    """A stack holding the root node: (allowed, assign, cap, fixed cost, prices, depth, bound, top).
 
-    ``top`` holds the stack's size and how many nodes at the split depth have been seen.
+    ``top`` holds the stack's size, how many nodes at the split depth have been seen, where the
+    breadth-first queue starts, and the frontier to grow (0: split at a depth instead; -1: dealt).
+    With ``frontier`` > 0 searches of parts of the tree deal out a frontier of that many nodes
+    rather than the nodes at the split depth (see :func:`search`).
     """
     m, n = c.shape
-    size = n * m + 2  # each level pushes at most m children
+    size = n * m + 2 + frontier  # each level pushes at most m children, above a part's share of the frontier
     allowed = np.empty((size, m, n), np.int8)
     assign = np.empty((size, n), np.int64)
     cap = np.empty((size, m), np.int64)
     fixed = np.zeros(size)
     prices = np.empty((size, n))
     depth = np.zeros(size, np.int64)
+    bound = np.zeros(size)
     allowed[0] = exists
     assign[0] = -1
     cap[0] = b
     prices[0] = u
-    return allowed, assign, cap, fixed, prices, depth, np.array([1, 0], np.int64)
+    return allowed, assign, cap, fixed, prices, depth, bound, np.array([1, 0, 0, frontier], np.int64)
+
+
+@nb.njit(cache=True, nogil=True)
+def _deal(allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64,
+          depth_s: I64, bound_s: F64, top: I64, part: int, parts: int) -> None:
+    """Keep this part's share of the frontier (the queue's nodes) at the stack's bottom, the lowest bound on top.
+
+    The frontier in order of bound is dealt out like cards, every ``parts``-th node from the
+    ``part``-th on, so that each part gets nodes of every bound.
+    """
+    head, end = top[2], top[0]
+    order = np.argsort(bound_s[head:end], kind="mergesort")  # stable, so that every part deals alike
+    mine = np.sort(order[part::parts]) + head
+    k = len(mine)
+    # down to the bottom in the order they lie: each source lies at or above its destination and
+    # above every earlier one, so none is overwritten before it is read
+    for r in range(k):
+        _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, mine[r], r)
+    # then in order of bound, highest first, by following the permutation's cycles through a spare node
+    want = np.argsort(-bound_s[:k], kind="mergesort")
+    spare_allowed, spare_assign = np.empty_like(allowed_s[0]), np.empty_like(assign_s[0])
+    spare_cap, spare_prices = np.empty_like(cap_s[0]), np.empty_like(prices_s[0])
+    done = np.zeros(k, np.bool_)
+    for r in range(k):
+        if done[r] or want[r] == r:
+            done[r] = True
+            continue
+        spare_allowed[:], spare_assign[:], spare_cap[:], spare_prices[:] = allowed_s[r], assign_s[r], cap_s[r], prices_s[r]
+        spare = (fixed_s[r], depth_s[r], bound_s[r])
+        at = r
+        while want[at] != r:
+            _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, want[at], at)
+            done[at] = True
+            at = want[at]
+        allowed_s[at], assign_s[at], cap_s[at], prices_s[at] = spare_allowed, spare_assign, spare_cap, spare_prices
+        fixed_s[at], depth_s[at], bound_s[at] = spare
+        done[at] = True
+    top[0], top[2], top[3] = k, 0, -1  # dealt: no split below
+
+
+@nb.njit(cache=True, nogil=True)
+def _move(allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64,
+          depth_s: I64, bound_s: F64, src: int, dst: int) -> None:
+    """Copy the stack's node at ``src`` to ``dst``."""
+    allowed_s[dst] = allowed_s[src]
+    assign_s[dst] = assign_s[src]
+    cap_s[dst] = cap_s[src]
+    fixed_s[dst] = fixed_s[src]
+    prices_s[dst] = prices_s[src]
+    depth_s[dst] = depth_s[src]
+    bound_s[dst] = bound_s[src]
 
 
 @nb.njit(cache=True, nogil=True)
 def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
            allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F64, prices_s: F64,
-           depth_s: I64, top: I64, max_nodes: int, best: F64, best_plan: I64,
+           depth_s: I64, bound_s: F64, top: I64, max_nodes: int, best: F64, best_plan: I64,
            part: int = 0, parts: int = 1, split_depth: int = 0) -> tuple[int, int]:
     """Search the tree on the stack for a plan of cost <= target, for at most ``max_nodes`` nodes.
 
     Returns (state, nodes): 1 found (in ``best_plan``, cost ``best[0]``), 0 none exists, -1 not
     finished (call again to go on). Plans better than ``best[0]`` found on the way are kept too.
 
-    With ``parts`` > 1 it searches only its ``part`` of the tree: of the nodes at ``split_depth``,
-    every ``parts``-th from the ``part``-th on. The tree above that depth does not depend on what
-    is searched below it, so searches of every part, side by side, cover the tree exactly once.
+    With ``parts`` > 1 it searches only its ``part`` of the tree. A tree made with a frontier
+    (:func:`new_tree`) is searched breadth-first until that many nodes are open, and then each
+    part keeps its share of them (:func:`_deal`) and goes on depth-first; otherwise each part
+    keeps, of the nodes at ``split_depth``, every ``parts``-th from the ``part``-th on. Either way
+    the tree above the split does not depend on what is searched below it, so searches of every
+    part, side by side, cover the tree exactly once. A frontier balances the parts better: at a
+    fixed depth a tree with few nodes there may give one part nearly all of it.
     """
     m, n = c.shape
     # two buffers for the relaxed plan: the one the steps write, and the best one so far (swapped, not copied)
@@ -426,14 +491,27 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
     takers, table = np.empty(n, np.int64), np.empty((n + 1, b.max() + 1))
     start, arc_j, arc_w, arc_c = _arc_buffers(m, n)
     nodes = 0
-    while top[0] > 0:
+    frontier = top[3] if parts > 1 else 0
+    while top[0] > top[2]:
         if nodes >= max_nodes:
             return -1, nodes
+        if frontier > 0 and top[0] + m > allowed_s.shape[0] and top[2] > 0:  # the queue, down to the bottom
+            for r in range(top[0] - top[2]):
+                _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, top[2] + r, r)
+            top[0], top[2] = top[0] - top[2], 0
+        if frontier > 0 and (top[0] - top[2] >= frontier or top[0] + m > allowed_s.shape[0]):
+            _deal(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, top, part, parts)
+            frontier = 0
+            continue
         nodes += 1
-        top[0] -= 1
-        t = top[0]
+        if frontier > 0:  # breadth-first: the queue's first node
+            t = top[2]
+            top[2] += 1
+        else:
+            top[0] -= 1
+            t = top[0]
         d = depth_s[t]
-        if parts > 1 and d == split_depth:
+        if parts > 1 and top[3] == 0 and d == split_depth:
             top[1] += 1
             if (top[1] - 1) % parts != part:
                 continue
@@ -540,6 +618,7 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
             fixed_s[s] = fixed[0] + c[i, j]
             prices_s[s] = u
             depth_s[s] = d + 1
+            bound_s[s] = child_bound[order[q]]
             top[0] += 1
     return 0, nodes
 
@@ -547,14 +626,18 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
 def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, upper: float,
           seconds: float, part: int = 0, parts: int = 1,
           progress: Callable[[int, float], None] | None = None,
-          split_depth: int = SPLIT_DEPTH, descent_share: float = DESCENT_SHARE) -> tuple[I64 | None, int]:
+          split_depth: int = SPLIT_DEPTH, descent_share: float = DESCENT_SHARE,
+          frontier: int = SPLIT_FRONTIER) -> tuple[I64 | None, int]:
     """The best plan found (rep per customer, or None) and a proven bound, within ``seconds``.
 
     ``cost`` and ``load`` are reps x customers; ``exists`` marks the arcs there are. ``upper`` is
     the cost of a known plan (the incumbent): the search looks only for better ones. With
     ``parts`` > 1 it searches its ``part`` of every tree (see :func:`search`): the plan is the
     best of that part and the bound holds for that part only, so the bound over all is the
-    least of the parts'. ``progress(bound, best cost)`` is called as either improves.
+    least of the parts'. The ascent's trees are dealt out as a frontier of ``frontier`` nodes
+    (0: at ``split_depth``), the descent's at ``split_depth``: on the frontier the descents of
+    gapd-6's two parts ended at 12,267 and 12,274 at 58 s, against 12,254 and 12,266 (one run
+    each). ``progress(bound, best cost)`` is called as either improves.
 
     Two searches take turns, by nodes: the ascent raises the bound one target at a time, and for
     ``descent_share`` of the nodes a descent looks for any plan better than the best one, at
@@ -592,7 +675,7 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
     # the first target with a plan is optimal: each "none" before it raises the bound by one
     while lower < best[0] and time.perf_counter() < deadline:
         report()
-        tree = new_tree(c, u, b, ex)
+        tree = new_tree(c, u, b, ex, frontier)
         state = -1
         while state < 0 and lower < best[0] and time.perf_counter() < deadline:
             if descent is not None and descent_nodes < descent_share * (ascent_nodes + descent_nodes):

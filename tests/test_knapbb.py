@@ -157,7 +157,8 @@ def test_improve_leaves_a_fitting_plan_no_shift_or_swap_can_better(seed: int) ->
 
 @pytest.mark.parametrize("seed", [0, 1, 5, 21, 25, 30])  # 1, 5, 21 and 25 branch below the split
 @pytest.mark.parametrize("parts", [2, 3])
-def test_parts_side_by_side_cover_the_tree(seed: int, parts: int) -> None:
+@pytest.mark.parametrize("frontier", [0, 2, 5])  # 0: split at a depth
+def test_parts_side_by_side_cover_the_tree(seed: int, parts: int, frontier: int) -> None:
     """Searches of every part of the tree: the best of their plans is optimal and the least of their bounds is it.
 
     The ascent alone, so that a descent's plans cannot hide a part that skipped nodes.
@@ -166,7 +167,7 @@ def test_parts_side_by_side_cover_the_tree(seed: int, parts: int) -> None:
     cost, load, exists, capacity = _instance(300 + seed, m, n, 0.9)
     optimum = _brute_force(cost, load, exists, capacity)
     answers = [knapbb.solve(cost, load, exists, capacity, float(cost.sum() + 1), 60.0, part, parts,
-                            split_depth=1 + seed % 3, descent_share=0.0)
+                            split_depth=1 + seed % 3, descent_share=0.0, frontier=frontier)
                for part in range(parts)]
     if optimum is None:
         assert all(plan is None for plan, _ in answers)
@@ -186,14 +187,48 @@ def _type_d(seed: int, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
 
 
 @pytest.mark.parametrize("seed", [5, 9, 13, 24])  # where parts that skipped the same nodes missed the optimum
-def test_parts_side_by_side_agree_with_one_search(seed: int) -> None:
+@pytest.mark.parametrize("frontier", [knapbb.SPLIT_FRONTIER, 8])
+def test_parts_side_by_side_agree_with_one_search(seed: int, frontier: int) -> None:
     cost, load, exists, capacity = _type_d(seed, 5, 30)
     plan, optimum = knapbb.solve(cost, load, exists, capacity, 1e9, 60.0)
     assert plan is not None and _check_plan(plan, cost, load, exists, capacity) == optimum  # proved by one search
     for parts in (2, 3):
-        answers = [knapbb.solve(cost, load, exists, capacity, 1e9, 60.0, part, parts) for part in range(parts)]
+        answers = [knapbb.solve(cost, load, exists, capacity, 1e9, 60.0, part, parts, frontier=frontier)
+                   for part in range(parts)]
         assert min(_check_plan(p, cost, load, exists, capacity) for p, _ in answers if p is not None) == optimum
         assert min(bound for _, bound in answers) == optimum
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+@pytest.mark.parametrize("head", [0, 1, 7])
+def test_deal_gives_each_part_its_cards_of_the_frontier_lowest_bound_on_top(parts: int, head: int) -> None:
+    """Every queued node goes to exactly one part, whole, and each part's share ends up ordered by bound."""
+    m, n, size, queued = 2, 3, 40, 17
+    rng = np.random.default_rng(head)
+    cost = np.ones((m, n))
+    allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, _ = knapbb.new_tree(
+        cost, np.zeros(n), np.full(m, 5, dtype=np.int64), np.ones((m, n), dtype=np.int8), size - m * n - 2)
+    ids = np.arange(head, head + queued)
+    bounds = rng.integers(0, 5, size=queued).astype(float)  # ties too
+    allowed_s[ids] = (ids % 2)[:, None, None]
+    assign_s[ids], cap_s[ids], prices_s[ids] = ids[:, None], ids[:, None], ids[:, None]
+    fixed_s[ids], depth_s[ids], bound_s[ids] = ids, ids, bounds
+    seen: list[int] = []
+    for part in range(parts):
+        stacks = [arr.copy() for arr in (allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s)]
+        top = np.array([head + queued, 0, head, 5], dtype=np.int64)
+        knapbb._deal(*stacks, top, part, parts)
+        k = int(top[0])
+        assert top[2] == 0 and top[3] == -1
+        got = stacks[3][:k].astype(int)  # each node's id, from its fixed cost
+        for arr in (stacks[1], stacks[2], stacks[4], stacks[5]):  # every field moved with it
+            assert (np.asarray(arr[:k]).reshape(k, -1) == got[:, None]).all()
+        assert (stacks[0][:k] == (got % 2)[:, None, None]).all()
+        assert list(stacks[6][:k]) == list(bounds[got - head])
+        assert all(np.diff(stacks[6][:k]) <= 0)  # the lowest bound on top, popped first
+        assert k in (queued // parts, queued // parts + 1)
+        seen += list(got)
+    assert sorted(seen) == list(ids)
 
 
 @pytest.mark.parametrize("seed", [0, 2, 8])  # where the parts' descents, taken for proofs, missed the optimum
