@@ -675,7 +675,7 @@ def solve(cost: F64, load: I64, exists: npt.NDArray[np.bool_], capacity: I64, up
     # the first target with a plan is optimal: each "none" before it raises the bound by one
     while lower < best[0] and time.perf_counter() < deadline:
         report()
-        tree = new_tree(c, u, b, ex, frontier)
+        tree = new_tree(c, u, b, ex, frontier if parts > 1 else 0)  # one search deals nothing out
         state = -1
         while state < 0 and lower < best[0] and time.perf_counter() < deadline:
             if descent is not None and descent_nodes < descent_share * (ascent_nodes + descent_nodes):
