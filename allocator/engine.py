@@ -1383,7 +1383,7 @@ def _start_exact(p: ArcProblem, ix: _Index, full: _Sub, inc_obj: float, deadline
 
     Measured against CP-SAT's two workers (BENCHMARKS.md): gapd-1, -2, -3 and the six type E
     files under 400 jobs proved optimal in 2-4 s, where CP-SAT stopped 0.03-0.4 % above at 60 s;
-    gapd-4 and gapd-5 proved at 60 s (in 50.7 and 33.6 s). Not in deterministic mode: where it
+    gapd-4 and gapd-5 proved at 60 s (in 45-51 and about 34 s). Not in deterministic mode: where it
     stops on the clock would make the plan depend on the machine's load. Its search stack holds
     a copy of the arcs per open node, hence the size limit.
     """

@@ -397,7 +397,9 @@ def new_tree(c: F64, u: F64, b: I64, exists: npt.NDArray[np.int8], frontier: int
     rather than the nodes at the split depth (see :func:`search`).
     """
     m, n = c.shape
-    size = n * m + 2 + frontier  # each level pushes at most m children, above a part's share of the frontier
+    # each level pushes at most m children, above a part's share of the frontier; the last entry is
+    # the spare node through which the deal reorders that share
+    size = n * m + 3 + frontier
     allowed = np.empty((size, m, n), np.int8)
     assign = np.empty((size, n), np.int64)
     cap = np.empty((size, m), np.int64)
@@ -428,24 +430,22 @@ def _deal(allowed_s: npt.NDArray[np.int8], assign_s: I64, cap_s: I64, fixed_s: F
     # above every earlier one, so none is overwritten before it is read
     for r in range(k):
         _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, mine[r], r)
-    # then in order of bound, highest first, by following the permutation's cycles through a spare node
+    # then in order of bound, highest first, by following the permutation's cycles through the
+    # stack's last entry, which the search never fills (see search)
     want = np.argsort(-bound_s[:k], kind="mergesort")
-    spare_allowed, spare_assign = np.empty_like(allowed_s[0]), np.empty_like(assign_s[0])
-    spare_cap, spare_prices = np.empty_like(cap_s[0]), np.empty_like(prices_s[0])
+    spare = allowed_s.shape[0] - 1
     done = np.zeros(k, np.bool_)
     for r in range(k):
         if done[r] or want[r] == r:
             done[r] = True
             continue
-        spare_allowed[:], spare_assign[:], spare_cap[:], spare_prices[:] = allowed_s[r], assign_s[r], cap_s[r], prices_s[r]
-        spare = (fixed_s[r], depth_s[r], bound_s[r])
+        _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, r, spare)
         at = r
         while want[at] != r:
             _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, want[at], at)
             done[at] = True
             at = want[at]
-        allowed_s[at], assign_s[at], cap_s[at], prices_s[at] = spare_allowed, spare_assign, spare_cap, spare_prices
-        fixed_s[at], depth_s[at], bound_s[at] = spare
+        _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, spare, at)
         done[at] = True
     top[0], top[2], top[3] = k, 0, -1  # dealt: no split below
 
@@ -492,14 +492,15 @@ def search(c: F64, a: I64, exists: npt.NDArray[np.int8], b: I64, target: float,
     start, arc_j, arc_w, arc_c = _arc_buffers(m, n)
     nodes = 0
     frontier = top[3] if parts > 1 else 0
+    room = allowed_s.shape[0] - 1  # the last entry stays free: the deal's spare node
     while top[0] > top[2]:
         if nodes >= max_nodes:
             return -1, nodes
-        if frontier > 0 and top[0] + m > allowed_s.shape[0] and top[2] > 0:  # the queue, down to the bottom
+        if frontier > 0 and top[0] + m > room and top[2] > 0:  # the queue, down to the bottom
             for r in range(top[0] - top[2]):
                 _move(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, top[2] + r, r)
             top[0], top[2] = top[0] - top[2], 0
-        if frontier > 0 and (top[0] - top[2] >= frontier or top[0] + m > allowed_s.shape[0]):
+        if frontier > 0 and (top[0] - top[2] >= frontier or top[0] + m > room):
             _deal(allowed_s, assign_s, cap_s, fixed_s, prices_s, depth_s, bound_s, top, part, parts)
             frontier = 0
             continue
